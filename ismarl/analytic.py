@@ -1,0 +1,168 @@
+"""Exact payoffs of memory-1 strategy pairs, from the Markov chain of the iterated game.
+
+Everything here is a pure JAX function, batched over leading axes (broadcasting), and
+differentiable, so it serves the learning-dynamics chapters as well as the tests. Three
+payoff notions, all per round:
+
+* ``horizon=T``: the average over T rounds, ``(1/T) sum_{t<T} d0 M^t r``;
+* ``discount=g``: the normalized discounted value ``(1-g) d0 (I - g M)^-1 r``;
+* neither: the long-run (Cesàro) average from the initial distribution, well defined for every
+  pair, including reducible chains such as TFT against TFT.
+
+``press_dyson_payoffs`` gives the same long-run payoffs from Press & Dyson's determinant form
+(valid when the chain has a unique stationary distribution), as an independent cross-check.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ismarl._validate import check_discount, check_positive_int, check_probabilities, is_concrete
+from ismarl.conventions import STRATEGY_LENGTH
+from ismarl.games import Game, check_game
+
+#: Squarings of the lazy chain used for the long-run average: (I + M)/2 raised to 2**k.
+LONG_RUN_SQUARINGS = 64
+
+
+def payoff_vectors(game: Game, dtype=None) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """``(r_X, r_Y)`` over X's states (CC, CD, DC, DD) as JAX arrays."""
+    r_x, r_y = check_game(game).payoff_vectors()
+    dtype = dtype or jnp.result_type(float)
+    return jnp.asarray(r_x, dtype), jnp.asarray(r_y, dtype)
+
+
+def markov_chain(p, q) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """First-round distribution ``d0`` (..., 4) and transition matrix ``M`` (..., 4, 4) over X's
+    states (CC, CD, DC, DD) for X playing ``p`` and Y playing ``q`` (each from its own side)."""
+    p = jnp.asarray(p)
+    q = jnp.asarray(q)
+    p, q = jnp.broadcast_arrays(p, q)
+    q_tilde = q[..., jnp.array([1, 3, 2, 4])]  # Y's reply in X's state order (CD and DC swap)
+    ps, qs = p[..., 1:], q_tilde
+
+    def joint(a, b):
+        return jnp.stack([a * b, a * (1 - b), (1 - a) * b, (1 - a) * (1 - b)], axis=-1)
+
+    d0 = joint(p[..., 0], q[..., 0])
+    M = joint(ps, qs)  # (..., 4 from-states, 4 to-states)
+    return d0, M
+
+
+def state_distributions(p, q, horizon: int) -> jnp.ndarray:
+    """Distribution over X's states in each round ``t = 0..horizon-1``, shape (..., horizon, 4)."""
+    horizon = check_positive_int(horizon, "horizon")
+    d0, M = markov_chain(_strategy(p, "p"), _strategy(q, "q"))
+
+    def step(d, _):
+        return jnp.einsum("...i,...ij->...j", d, M), d
+
+    _, ds = jax.lax.scan(step, d0, None, length=horizon)
+    return jnp.moveaxis(ds, 0, -2)
+
+
+def cooperation_rates(p, q, horizon: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Per-round probability that X and that Y cooperate, each of shape (..., horizon)."""
+    ds = state_distributions(p, q, horizon)
+    return ds[..., 0] + ds[..., 1], ds[..., 0] + ds[..., 2]
+
+
+def long_run_distribution(p, q, squarings: int = LONG_RUN_SQUARINGS) -> jnp.ndarray:
+    """Cesàro-limit state distribution ``lim (1/T) sum_t d0 M^t`` (..., 4).
+
+    Computed as ``d0 L^(2^k)`` with the lazy chain ``L = (I + M)/2``, which has the same
+    recurrent classes, absorption probabilities and stationary distributions as ``M`` but is
+    aperiodic, so its powers converge (geometrically) to the Cesàro projector of ``M`` even for
+    periodic or reducible chains. Rows are renormalized after each squaring to stop round-off
+    from compounding; the whole computation is differentiable.
+    """
+    d0, M = markov_chain(_strategy(p, "p"), _strategy(q, "q"))
+    L = 0.5 * (jnp.eye(4, dtype=M.dtype) + M)
+
+    def square(L, _):
+        L2 = L @ L
+        return L2 / jnp.sum(L2, axis=-1, keepdims=True), None
+
+    L, _ = jax.lax.scan(square, L, None, length=squarings)
+    return jnp.einsum("...i,...ij->...j", d0, L)
+
+
+def expected_payoffs(p, q, game: Game, horizon: int | None = None, discount: float | None = None):
+    """Exact per-round payoffs ``(x, y)`` of X playing ``p`` against Y playing ``q``.
+
+    ``p`` and ``q`` are memory-1 strategies ``[..., 5]`` (broadcast against each other).
+    ``horizon=T``: average over T rounds. ``discount=g``: normalized discounted value
+    ``(1-g) sum_t g^t r_t``. Both: discounted average over T rounds,
+    ``sum_{t<T} g^t r_t / sum_{t<T} g^t``. Neither: long-run average (every pair, any chain).
+    """
+    p = _strategy(p, "p")
+    q = _strategy(q, "q")
+    r_x, r_y = payoff_vectors(game, jnp.result_type(p, q))
+    if horizon is not None:
+        horizon = check_positive_int(horizon, "horizon")
+        g = 1.0 if discount is None else check_discount(discount)
+        weights = jnp.asarray(g ** np.arange(horizon), dtype=r_x.dtype)
+        ds = state_distributions(p, q, horizon)
+        d = jnp.einsum("t,...ti->...i", weights / weights.sum(), ds)
+    elif discount is not None:
+        g = check_discount(discount)
+        d0, M = markov_chain(p, q)
+        A = jnp.eye(4, dtype=M.dtype) - g * M
+        # d = (1-g) d0 (I - gM)^-1  <=>  A^T d^T = (1-g) d0^T
+        d = (1 - g) * jnp.linalg.solve(jnp.swapaxes(A, -1, -2), d0[..., None])[..., 0]
+    else:
+        d = long_run_distribution(p, q)
+    return d @ r_x, d @ r_y
+
+
+def discounted_returns(p, q, game: Game, discount: float):
+    """Un-normalized discounted returns ``d0 (I - gM)^-1 r`` (the COALA-PG objective)."""
+    g = check_discount(discount)
+    x, y = expected_payoffs(p, q, game, discount=g)
+    return x / (1 - g), y / (1 - g)
+
+
+def press_dyson_determinant(p, q, f) -> jnp.ndarray:
+    """Press & Dyson's ``D(p, q, f)``: the 4x4 determinant whose ratio gives long-run payoffs."""
+    p = jnp.asarray(p)[..., 1:]
+    q = jnp.asarray(q)[..., 1:]
+    f = jnp.asarray(f)
+    p, q = jnp.broadcast_arrays(p, q)
+    f = jnp.broadcast_to(f, p.shape[:-1] + (4,)).astype(p.dtype)
+    p1, p2, p3, p4 = (p[..., i] for i in range(4))
+    q1, q2, q3, q4 = (q[..., i] for i in range(4))
+    rows = [
+        jnp.stack([-1 + p1 * q1, -1 + p1, -1 + q1, f[..., 0]], -1),
+        jnp.stack([p2 * q3, -1 + p2, q3, f[..., 1]], -1),
+        jnp.stack([p3 * q2, p3, -1 + q2, f[..., 2]], -1),
+        jnp.stack([p4 * q4, p4, q4, f[..., 3]], -1),
+    ]
+    return jnp.linalg.det(jnp.stack(rows, -2))
+
+
+def press_dyson_payoffs(p, q, game: Game, tol: float = 1e-9):
+    """Long-run payoffs ``s = D(p, q, r) / D(p, q, 1)`` (Press & Dyson 2012).
+
+    Only valid when the chain has a unique stationary distribution; for concrete inputs a
+    vanishing ``D(p, q, 1)`` (e.g. TFT against TFT) raises instead of returning NaN.
+    """
+    p = _strategy(p, "p")
+    q = _strategy(q, "q")
+    r_x, r_y = payoff_vectors(game, jnp.result_type(p, q))
+    den = press_dyson_determinant(p, q, jnp.ones(4, dtype=r_x.dtype))
+    if is_concrete(den) and np.any(np.abs(np.asarray(den)) < tol):
+        raise ValueError(
+            "D(p, q, 1) vanishes: this pair's Markov chain has no unique stationary distribution "
+            "(e.g. TFT vs TFT); use expected_payoffs(p, q, game) for the long-run average instead"
+        )
+    return press_dyson_determinant(p, q, r_x) / den, press_dyson_determinant(p, q, r_y) / den
+
+
+def _strategy(x, name):
+    check_probabilities(x, name, last_dim=STRATEGY_LENGTH)
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.result_type(float))
+    return x
