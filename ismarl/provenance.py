@@ -1,0 +1,104 @@
+"""Where a result came from: command, commit, device, wall time and package versions.
+
+Every directory under ``results/`` carries a ``manifest.json`` written by :func:`write_manifest`;
+the book's results appendix and the benchmarks read them back with :func:`read_manifest`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "matplotlib")
+
+
+def package_versions(names=PACKAGES) -> dict[str, str | None]:
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
+    """The current commit, with ``+dirty`` when tracked files have uncommitted changes."""
+    cwd = cwd or Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def machine_info() -> dict:
+    """CPU, core count, memory and the JAX backend and devices."""
+    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["processor"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+            info["memory_gib"] = round(kb / 2**20, 1)
+    except OSError:
+        pass
+    try:
+        import jax
+
+        info["jax_backend"] = jax.default_backend()
+        info["devices"] = [str(d.device_kind) for d in jax.devices()]
+    except Exception as exc:  # noqa: BLE001 - provenance must never break a run
+        info["jax_backend"] = f"unavailable ({exc})"
+    return info
+
+
+def describe_machine() -> str:
+    m = machine_info()
+    devs = ", ".join(sorted(set(m.get("devices", [])))) or "?"
+    return f"{m['processor']}, {m['cpu_count']} cores, {m.get('memory_gib', '?')} GiB; JAX {m.get('jax_backend')} ({devs})"
+
+
+def current_command() -> str:
+    return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+
+
+def write_manifest(directory, command: str | None = None, wall_time_s: float | None = None, **extra) -> Path:
+    """Write ``manifest.json`` into ``directory`` atomically and return its path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "command": command or current_command(),
+        "commit": git_commit(),
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": None if wall_time_s is None else round(float(wall_time_s), 2),
+        "machine": machine_info(),
+        "versions": package_versions(),
+        **extra,
+    }
+    path = directory / "manifest.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_manifest(directory) -> dict:
+    path = Path(directory) / "manifest.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no manifest.json in {directory}: results without provenance are not shown")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON: {exc}") from None
