@@ -268,3 +268,62 @@ def _table(table, name: str) -> np.ndarray:
     if t.shape != (2, 2):
         raise ValueError(f"{name} must be a 2x2 matrix, got shape {t.shape}")
     return t
+
+
+# -- one-shot analysis: best responses, equilibria, Pareto optimality -------------------------
+def best_responses(game: Game) -> tuple[np.ndarray, np.ndarray]:
+    """Pure best responses of both players in the one-shot game.
+
+    Returns boolean arrays ``(br_x, br_y)`` of shape (2, 2): ``br_x[j, i]`` is True when X's
+    action ``i`` is a best response to Y playing ``j``, and ``br_y[i, j]`` is True when Y's action
+    ``j`` is a best response to X playing ``i`` (0 = C, 1 = D; ties give several True entries).
+    """
+    g = check_game(game).bimatrix()
+    br_x = g.A.T == g.A.max(axis=0)[:, None]  # rows: Y's action j, columns: X's reply i
+    br_y = g.B == g.B.max(axis=1)[:, None]  # rows: X's action i, columns: Y's reply j
+    return br_x, br_y
+
+
+def pure_nash_equilibria(game: Game) -> list[tuple[int, int]]:
+    """Action pairs ``(x_action, y_action)`` where each action is a best response to the other."""
+    br_x, br_y = best_responses(game)
+    return [(i, j) for i in range(2) for j in range(2) if br_x[j, i] and br_y[i, j]]
+
+
+def dominant_actions(game: Game) -> tuple[int | None, int | None]:
+    """Each player's strictly dominant action (better against every co-player action), or None."""
+    g = check_game(game).bimatrix()
+    x = next((i for i in range(2) if np.all(g.A[i] > g.A[1 - i])), None)
+    y = next((j for j in range(2) if np.all(g.B[:, j] > g.B[:, 1 - j])), None)
+    return x, y
+
+
+def pareto_optimal_outcomes(game: Game) -> list[tuple[int, int]]:
+    """Action pairs whose payoffs no other pure outcome weakly improves for both and strictly for one."""
+    g = check_game(game).bimatrix()
+    cells = [(i, j) for i in range(2) for j in range(2)]
+    pay = {c: (g.A[c], g.B[c]) for c in cells}
+
+    def dominated(c):
+        return any(
+            pay[d][0] >= pay[c][0] and pay[d][1] >= pay[c][1] and pay[d] != pay[c] for d in cells if d != c
+        )
+
+    return [c for c in cells if not dominated(c)]
+
+
+def mixed_nash_equilibrium(game: Game) -> tuple[float, float] | None:
+    """The fully mixed equilibrium ``(x, y)`` (each player's probability of action 0 = C) of a 2x2
+    game: each player mixes so that the other is indifferent. None when no such interior point
+    exists (e.g. when a player has a dominant action)."""
+    g = check_game(game).bimatrix()
+    A, B = g.A, g.B
+    den_x = B[0, 0] - B[1, 0] - B[0, 1] + B[1, 1]  # X's mix makes Y indifferent
+    den_y = A[0, 0] - A[0, 1] - A[1, 0] + A[1, 1]  # Y's mix makes X indifferent
+    if den_x == 0 or den_y == 0:
+        return None
+    x = (B[1, 1] - B[1, 0]) / den_x
+    y = (A[1, 1] - A[0, 1]) / den_y
+    if not (0 < x < 1 and 0 < y < 1):
+        return None
+    return float(x), float(y)
