@@ -115,9 +115,11 @@ def expected_payoffs(p, q, game: Game, horizon: int | None = None, discount: flo
     if horizon is not None:
         horizon = check_positive_int(horizon, "horizon")
         g = 1.0 if discount is None else check_discount(discount)
-        weights = jnp.asarray(g ** np.arange(horizon), dtype=r_x.dtype)
+        weights = g ** np.arange(horizon)
         ds = state_distributions(p, q, horizon)
-        d = jnp.einsum("t,...ti->...i", weights / weights.sum(), ds)
+        # Sum first, normalize once: with g = 1 the weights are exact ones, so deterministic pairs
+        # give exact averages (normalized float32 weights 1/T would not sum to one).
+        d = jnp.einsum("t,...ti->...i", jnp.asarray(weights, dtype=r_x.dtype), ds) / weights.sum()
     elif discount is not None:
         g = check_discount(discount)
         d0, M = markov_chain(p, q)
