@@ -15,6 +15,8 @@ payoff notions, all per round:
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -56,7 +58,14 @@ def markov_chain(p, q) -> tuple[jnp.ndarray, jnp.ndarray]:
 def state_distributions(p, q, horizon: int) -> jnp.ndarray:
     """Distribution over X's states in each round ``t = 0..horizon-1``, shape (..., horizon, 4)."""
     horizon = check_positive_int(horizon, "horizon")
-    d0, M = markov_chain(_strategy(p, "p"), _strategy(q, "q"))
+    return _state_distributions(_strategy(p, "p"), _strategy(q, "q"), horizon)
+
+
+# The scans live in module-level jitted kernels: a scan over a fresh closure, called eagerly,
+# would be traced and compiled again on every call.
+@functools.partial(jax.jit, static_argnames=("horizon",))
+def _state_distributions(p, q, horizon: int) -> jnp.ndarray:
+    d0, M = markov_chain(p, q)
 
     def step(d, _):
         return jnp.einsum("...i,...ij->...j", d, M), d
@@ -81,7 +90,12 @@ def long_run_distribution(p, q, squarings: int = LONG_RUN_SQUARINGS) -> jnp.ndar
     from compounding, and a few single lazy steps at the end damp what round-off remains; the
     whole computation is differentiable.
     """
-    d0, M = markov_chain(_strategy(p, "p"), _strategy(q, "q"))
+    return _long_run_distribution(_strategy(p, "p"), _strategy(q, "q"), int(squarings))
+
+
+@functools.partial(jax.jit, static_argnames=("squarings",))
+def _long_run_distribution(p, q, squarings: int) -> jnp.ndarray:
+    d0, M = markov_chain(p, q)
     L = 0.5 * (jnp.eye(4, dtype=M.dtype) + M)
 
     def square(L, _):
