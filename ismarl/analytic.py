@@ -74,6 +74,20 @@ def _state_distributions(p, q, horizon: int) -> jnp.ndarray:
     return jnp.moveaxis(ds, 0, -2)
 
 
+@jax.jit
+def _weighted_state_sum(p, q, weights) -> jnp.ndarray:
+    """``sum_t weights[t] d0 M^t`` (..., 4), accumulated in the scan so that memory does not grow
+    with the horizon (a million pairs over 100 rounds stay a few MB)."""
+    d0, M = markov_chain(p, q)
+
+    def step(carry, w):
+        d, total = carry
+        return (jnp.einsum("...i,...ij->...j", d, M), total + w * d), None
+
+    (_, total), _ = jax.lax.scan(step, (d0, jnp.zeros_like(d0)), weights)
+    return total
+
+
 def cooperation_rates(p, q, horizon: int) -> tuple[jnp.ndarray, jnp.ndarray]:
     """Per-round probability that X and that Y cooperate, each of shape (..., horizon)."""
     ds = state_distributions(p, q, horizon)
@@ -130,10 +144,9 @@ def expected_payoffs(p, q, game: Game, horizon: int | None = None, discount: flo
         horizon = check_positive_int(horizon, "horizon")
         g = 1.0 if discount is None else check_discount(discount)
         weights = g ** np.arange(horizon)
-        ds = state_distributions(p, q, horizon)
         # Sum first, normalize once: with g = 1 the weights are exact ones, so deterministic pairs
         # give exact averages (normalized float32 weights 1/T would not sum to one).
-        d = jnp.einsum("t,...ti->...i", jnp.asarray(weights, dtype=r_x.dtype), ds) / weights.sum()
+        d = _weighted_state_sum(p, q, jnp.asarray(weights, dtype=r_x.dtype)) / weights.sum()
     elif discount is not None:
         g = check_discount(discount)
         d0, M = markov_chain(p, q)
