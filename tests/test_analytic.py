@@ -281,3 +281,14 @@ def test_bad_game_and_bad_second_strategy():
         analytic.expected_payoffs(named("tft"), np.ones(3), IPD)
     with pytest.raises(ValueError, match=r"q must hold probabilities"):
         analytic.press_dyson_payoffs(named("tft"), np.full(5, 2.0), IPD)
+
+
+@pytest.mark.parametrize("kw", [{}, {"horizon": 100}], ids=["long_run", "horizon"])
+def test_large_batches_agree_with_small_ones(kw):
+    """A batch of 20,000 pairs gives the same values as the same pairs computed a few at a time
+    (guards the batched kernels against layout-dependent backend problems)."""
+    k1, k2 = jax.random.split(jax.random.key(12))
+    p, q = strategies.sample_uniform(k1, (20_000,)), strategies.sample_uniform(k2, (20_000,))
+    big = np.array(analytic.expected_payoffs(p, q, IPD, **kw))
+    small = np.array(analytic.expected_payoffs(p[:100], q[:100], IPD, **kw))
+    np.testing.assert_allclose(big[:, :100], small, atol=1e-6)
