@@ -11,6 +11,7 @@ meaningful even on a machine shared with other work; absolute numbers are not.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -96,7 +97,7 @@ def bench_play(batch, repeats):
 
 def table(n_pairs, repeats) -> str:
     lines = [
-        f"Machine: {provenance.describe_machine()}",
+        f"Machine: {provenance.describe_machine()}; load average at the start: {os.getloadavg()[0]:.2f}",
         "",
         f"| exact payoffs, {n_pairs:,} random pairs | seconds (after compile) | pairs per second |",
         "|---|---|---|",
@@ -111,6 +112,7 @@ def table(n_pairs, repeats) -> str:
     for batch in BATCHES:
         jax_rate, np_rate = bench_play(batch, repeats)
         lines.append(f"| {batch} | {jax_rate:,.0f} | {np_rate:,.0f} | {jax_rate / np_rate:.2f}x |")
+    lines += ["", f"Load average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}"]
     return "\n".join(lines) + "\n"
 
 
