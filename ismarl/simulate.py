@@ -1,4 +1,12 @@
-"""Monte Carlo play of memory-1 strategy pairs, batched over episodes."""
+"""Monte Carlo play of memory-1 strategy pairs, batched over episodes.
+
+The inner loop is kept integer-cheap: all randomness is drawn up front as 24-bit integers, each
+strategy becomes per-episode integer thresholds (``round(p * 2**24)``), and a player cooperates
+when its random integer falls below the threshold of the state it sees. The state is carried as
+the two previous actions (booleans), so choosing a threshold is a pair of elementwise selects
+rather than a gather. Probabilities are thus resolved to 2**-24 (finer than a float32 uniform),
+and 0 and 1 stay exact: ALLC always cooperates, ALLD never does.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +16,50 @@ import jax
 import jax.numpy as jnp
 
 from ismarl._validate import check_positive_int, check_probabilities
-from ismarl.conventions import START, STRATEGY_LENGTH
+from ismarl.conventions import STRATEGY_LENGTH, SWAP_PERSPECTIVE
 from ismarl.games import Game, check_game, to_bimatrix_array
+
+#: Random bits per decision; probabilities are resolved to 2**-RANDOM_BITS.
+RANDOM_BITS = 24
+
+
+def _thresholds(p, n_episodes: int) -> jnp.ndarray:
+    """Integer thresholds ``round(p * 2**24)`` laid out (5, n_episodes): C iff bits < threshold."""
+    p = jnp.clip(jnp.broadcast_to(p, (n_episodes, STRATEGY_LENGTH)).T, 0.0, 1.0)  # round-off past 0 or 1
+    return jnp.round(p * float(2**RANDOM_BITS)).astype(jnp.uint32)
+
+
+def _by_state(x_defects, y_defects, values):
+    """``values[k]`` for X's state k in (CC, CD, DC, DD) given last round's actions (elementwise)."""
+    return jnp.where(
+        x_defects,
+        jnp.where(y_defects, values[3], values[2]),
+        jnp.where(y_defects, values[1], values[0]),
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("horizon", "n_episodes"))
 def _play(p, q, payoffs, key, horizon: int, n_episodes: int):
-    p = jnp.broadcast_to(p, (n_episodes, STRATEGY_LENGTH))
-    q = jnp.broadcast_to(q, (n_episodes, STRATEGY_LENGTH))
-    u = jax.random.uniform(key, (horizon, 2, n_episodes), dtype=p.dtype)  # all randomness up front
-    rows = jnp.arange(n_episodes)
+    tp = _thresholds(p, n_episodes)
+    # Y's thresholds re-indexed to X's state order (Y's CD is X's DC), so one select serves both.
+    tq = _thresholds(q, n_episodes)[SWAP_PERSPECTIVE]
+    bits = jax.random.bits(key, (horizon, 2, n_episodes), jnp.uint32) >> (32 - RANDOM_BITS)
 
-    def step(carry, u_t):
-        ox, oy = carry
-        ax = (u_t[0] >= p[rows, ox]).astype(jnp.int32)  # 0 = C with probability p[obs]
-        ay = (u_t[1] >= q[rows, oy]).astype(jnp.int32)
-        return (1 + 2 * ax + ay, 1 + 2 * ay + ax), (ax, ay)
+    # Round 0: both players see Start. Actions are booleans, True = D.
+    first = (bits[0, 0] >= tp[0], bits[0, 1] >= tq[0])
 
-    start = jnp.full((n_episodes,), START, jnp.int32)
-    _, (ax, ay) = jax.lax.scan(step, (start, start), u)
-    actions = jnp.stack([ax, ay], axis=-1).swapaxes(0, 1)  # (n, T, 2)
-    rewards = payoffs[actions[..., 0], actions[..., 1]]  # (n, T, 2)
+    def step(last, bits_t):
+        x_defects, y_defects = last
+        now = (bits_t[0] >= _by_state(x_defects, y_defects, tp[1:]), bits_t[1] >= _by_state(x_defects, y_defects, tq[1:]))
+        return now, now
+
+    _, (ax, ay) = jax.lax.scan(step, first, bits[1:])
+    ax = jnp.concatenate([first[0][None], ax])  # (T, n), time-major
+    ay = jnp.concatenate([first[1][None], ay])
+    rx = _by_state(ax, ay, payoffs[..., 0].reshape(4))
+    ry = _by_state(ax, ay, payoffs[..., 1].reshape(4))
+    actions = jnp.stack([ax, ay], axis=-1).astype(jnp.int32).swapaxes(0, 1)  # (n, T, 2)
+    rewards = jnp.stack([rx, ry], axis=-1).swapaxes(0, 1)
     return actions, rewards
 
 

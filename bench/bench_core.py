@@ -1,0 +1,143 @@
+"""Benchmark of ismarl's core on this machine: exact payoffs of many strategy pairs, and Monte
+Carlo play (``simulate.play``) against a plain vectorized NumPy loop of the same game.
+
+    python bench/bench_core.py [--pairs 1000000] [--repeats 7] [--out results/bench_core]
+
+Timings are the best of ``--repeats`` runs after one warm-up (so JAX's compile time is excluded).
+The JAX and NumPy timings of a batch size are interleaved in the same run, so their ratio is
+meaningful even on a machine shared with other work; absolute numbers are not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from ismarl import analytic, games, provenance, simulate, strategies
+
+HORIZON = 100
+BATCHES = (256, 2048)
+
+
+def numpy_play(p, q, payoffs, horizon, rng):
+    """The reference: one vectorized NumPy step per round over all episodes.
+
+    ``p``, ``q``: (n, 5) cooperation probabilities indexed by first-person observation;
+    ``payoffs[x_action, y_action] = (r_X, r_Y)``. Returns actions and rewards (n, horizon, 2).
+    """
+    n = p.shape[0]
+    u = rng.random((horizon, 2, n))
+    rows = np.arange(n)
+    obs_x = np.zeros(n, np.int64)  # 0 = Start
+    obs_y = np.zeros(n, np.int64)
+    actions = np.empty((horizon, 2, n), np.int64)
+    for t in range(horizon):
+        a_x = (u[t, 0] >= p[rows, obs_x]).astype(np.int64)  # 0 = C with probability p[obs]
+        a_y = (u[t, 1] >= q[rows, obs_y]).astype(np.int64)
+        actions[t, 0], actions[t, 1] = a_x, a_y
+        obs_x, obs_y = 1 + 2 * a_x + a_y, 1 + 2 * a_y + a_x
+    actions = actions.transpose(2, 0, 1)
+    return actions, payoffs[actions[..., 0], actions[..., 1]]
+
+
+def best_time(fn, repeats):
+    fn()  # warm-up: compile, allocate
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_exact(n_pairs, repeats):
+    game = games.ipd()
+    k1, k2 = jax.random.split(jax.random.key(0))
+    p = strategies.sample_uniform(k1, (n_pairs,))
+    q = strategies.sample_uniform(k2, (n_pairs,))
+    rows = []
+    for label, kwargs in (("long-run", {}), (f"T={HORIZON}", {"horizon": HORIZON})):
+        fn = jax.jit(lambda p, q, kw=kwargs: analytic.expected_payoffs(p, q, game, **kw))
+        seconds = best_time(lambda fn=fn: jax.block_until_ready(fn(p, q)), max(1, repeats // 2))
+        rows.append((label, seconds))
+    return rows
+
+
+def bench_play(batch, repeats):
+    game = games.ipd()
+    payoffs = games.to_bimatrix_array(game)
+    k1, k2, k3 = jax.random.split(jax.random.key(batch), 3)
+    p = strategies.sample_uniform(k1, (batch,))
+    q = strategies.sample_uniform(k2, (batch,))
+    p_np, q_np = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    rng = np.random.default_rng(batch)
+
+    def run_jax():
+        jax.block_until_ready(simulate.play(p, q, game, HORIZON, batch, k3))
+
+    def run_numpy():
+        numpy_play(p_np, q_np, payoffs, HORIZON, rng)
+
+    run_jax(), run_numpy()  # warm-up
+    t_jax, t_np = [], []
+    for _ in range(repeats):  # interleaved, so both see the same machine load
+        for fn, times in ((run_jax, t_jax), (run_numpy, t_np)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    agent_steps = 2 * batch * HORIZON
+    return agent_steps / min(t_jax), agent_steps / min(t_np)
+
+
+def table(n_pairs, repeats) -> str:
+    lines = [
+        f"Machine: {provenance.describe_machine()}; load average at the start: {os.getloadavg()[0]:.2f}",
+        "",
+        f"| exact payoffs, {n_pairs:,} random pairs | seconds (after compile) | pairs per second |",
+        "|---|---|---|",
+    ]
+    for label, seconds in bench_exact(n_pairs, repeats):
+        lines.append(f"| {label} | {seconds:.3f} | {n_pairs / seconds:,.0f} |")
+    lines += [
+        "",
+        f"| `simulate.play`, T={HORIZON}, batch | JAX agent-steps/s | NumPy agent-steps/s | JAX / NumPy |",
+        "|---|---|---|---|",
+    ]
+    for batch in BATCHES:
+        jax_rate, np_rate = bench_play(batch, repeats)
+        lines.append(f"| {batch} | {jax_rate:,.0f} | {np_rate:,.0f} | {jax_rate / np_rate:.2f}x |")
+    lines += ["", f"Load average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=1_000_000, help="strategy pairs for the exact-payoff timing")
+    parser.add_argument("--repeats", type=int, default=7, help="timed repetitions (the best is reported)")
+    parser.add_argument("--out", type=Path, default=None, help="directory for table.md and manifest.json")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    text = table(args.pairs, args.repeats)
+    print(text, end="")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "table.md").write_text(text)
+        provenance.write_manifest(
+            args.out,
+            command=provenance.current_command(),
+            wall_time_s=time.perf_counter() - start,
+            pairs=args.pairs,
+            repeats=args.repeats,
+            horizon=HORIZON,
+        )
+        print(f"wrote {args.out / 'table.md'} and its manifest")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
