@@ -60,7 +60,7 @@ def load_run(run_dir):
     cfg = from_dict(meta["config"])
     seeds = meta["seeds"]
     state, meta = checkpoint.load(run_dir, state_template(cfg, seeds), config_hash=cfg.hash(), seeds=seeds)
-    return cfg, seeds, state.params, meta
+    return cfg, seeds, jax.tree_util.tree_map(jnp.asarray, state.params), meta
 
 
 def _curves(traj, side):
