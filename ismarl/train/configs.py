@@ -94,9 +94,11 @@ class ExperimentConfig:
         return dataclasses.asdict(self)
 
     def hash(self) -> str:
-        """Short hash of everything that changes the result (used to match checkpoints to configs)."""
+        """Short hash of everything that changes the trajectory of training (used to match
+        checkpoints to configs). The number of iterations is not part of it, so a finished run
+        can be extended with ``--resume --iterations N``."""
         d = self.to_dict()
-        for k in ("checkpoint_every", "probe_every", "probe_episodes", "probes"):
+        for k in ("iterations", "checkpoint_every", "probe_every", "probe_episodes", "probes"):
             d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
