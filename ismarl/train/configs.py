@@ -136,7 +136,7 @@ def step1(preset: str = "cpu") -> ExperimentConfig:
         # (Beta(0.3, 0.3) entries), standardized advantages and an entropy bonus decaying from
         # 0.05 to 0.003 over 3000 iterations.
         return ExperimentConfig(
-            name="step1", pools=((("beta:0.3", 1.0),),), batch_size=256, iterations=6000,
+            name="step1", pools=((("beta:0.3", 1.0),),), batch_size=256, iterations=14000,
             network=NetworkConfig(32, 32),
             a2c=A2CConfig(learning_rate=2e-3, gae_lambda=0.95, td_lambda=0.95, entropy_coef=0.05,
                           entropy_coef_end=0.003, entropy_decay_iterations=3000,
