@@ -1,0 +1,87 @@
+"""Command line: ``python -m ismarl train STEP ...`` and ``python -m ismarl evaluate RUN_DIR ...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ismarl import evaluate as ev
+
+EVALUATE_EPILOG = "JSON layout (--json):\n" + ev.__doc__.split("prints (or with ``--out FILE`` writes) one JSON object:", 1)[1]
+
+
+def _parse_seeds(text: str) -> list[int]:
+    """``3`` -> seeds 0, 1, 2; ``4,7`` -> seeds 4 and 7."""
+    if "," in text:
+        return [int(s) for s in text.split(",") if s.strip()]
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError("--seeds needs at least one seed")
+    return list(range(n))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ismarl", description="Train and evaluate ismarl's sequence-model agents.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train an experiment (all seeds in one compiled program)")
+    t.add_argument("step", help="experiment name, e.g. step1")
+    t.add_argument("--scale", default=None, help="preset: fast, cpu or paper/gpu (default: ISMARL_SCALE or cpu)")
+    t.add_argument("--seeds", type=_parse_seeds, default=[0], help="number of seeds (0..n-1) or a comma list (default 1)")
+    t.add_argument("--out", required=True, help="run directory")
+    t.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
+    t.add_argument("--iterations", type=int, default=None, help="override the preset's number of iterations")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set a2c.entropy_coef=0.05 --set network.hidden=32")
+    t.add_argument("--stop-at", type=int, default=None, help="stop (and checkpoint) after this iteration")
+    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--manifest", action="store_true", help="write manifest.json (provenance) into --out when done")
+
+    e = sub.add_parser("evaluate", help="in-episode behaviour of a trained run against co-players",
+                       epilog=EVALUATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("run", help="run directory (holding checkpoint.msgpack/.json)")
+    e.add_argument("--opponents", default="tft,allc,alld,random",
+                   help="comma list: named strategies, 'random' (fresh U(0,1)^5 tabular agents) or p0:pCC:pCD:pDC:pDD")
+    e.add_argument("--opponent-run", default=None, help="play learner against learner: another run directory")
+    e.add_argument("--learner", type=int, default=0)
+    e.add_argument("--episodes", type=int, default=1000)
+    e.add_argument("--json", action="store_true", help="print the full JSON result instead of a table")
+    e.add_argument("--out", default=None, help="also write the JSON result to this file")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "train":
+        from ismarl.provenance import write_manifest
+        from ismarl.scale import preset_name
+        from ismarl.train.configs import get_config
+        from ismarl.train.loop import train
+
+        cfg = get_config(args.step, preset_name(args.scale))
+        if args.set:
+            from ismarl.train.configs import apply_overrides
+
+            cfg = apply_overrides(cfg, args.set)
+        if args.iterations is not None:
+            cfg = cfg.replace(iterations=args.iterations)
+        t0 = time.time()
+        train(cfg, args.seeds, args.out, resume=args.resume, stop_at=args.stop_at, progress=not args.no_progress)
+        if args.manifest:
+            write_manifest(args.out, wall_time_s=time.time() - t0, experiment=cfg.name, seeds=args.seeds,
+                           config_hash=cfg.hash(), resumed=args.resume)
+        return 0
+    if args.command == "evaluate":
+        specs = [s.strip() for s in args.opponents.split(",") if s.strip()]
+        result = ev.evaluate_run(args.run, specs, episodes=args.episodes, learner=args.learner, opponent_run=args.opponent_run)
+        if args.out:
+            ev.write_json(result, args.out)
+        print(json.dumps(result) if args.json else ev.summary_table(result))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""One jitted rollout for any pair of co-players (tabular, named, frozen network or learner).
+
+:func:`play_match` plays N parallel episodes of the iterated game between two
+:class:`ismarl.agents.Player` sides and returns everything a learner's loss needs. All the
+randomness is drawn up front as uniforms ``u`` of shape (T, 2, N) and a side defects when
+``u >= p_cooperate`` -- the same rule as :func:`ismarl.simulate.play`, so tabular-vs-tabular games
+are identical to it for the same key.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from ismarl.agents import Player, player_act, player_start
+from ismarl.conventions import START, observation_index
+
+
+@struct.dataclass
+class Trajectory:
+    """Both sides of N episodes of T rounds; leading axis 2 = (side A, side B), each first person.
+
+    ``obs[s, t]`` is what side s saw before acting in round t (``obs[:, 0] = Start``);
+    ``actions`` (0 = C, 1 = D), ``rewards`` (original scale) and ``p_coop`` (the policy's
+    probability of C) all have shape (2, T, N).
+    """
+
+    obs: jnp.ndarray
+    actions: jnp.ndarray
+    rewards: jnp.ndarray
+    p_coop: jnp.ndarray
+
+
+def play_match(key, side_a: Player, side_b: Player, n: int, horizon: int, payoffs) -> Trajectory:
+    """Play ``n`` episodes of ``horizon`` rounds; ``payoffs[a_A, a_B] = (r_A, r_B)`` (2, 2, 2)."""
+    u = jax.random.uniform(key, (horizon, 2, n))
+    cache_a, carry_a = player_start(side_a, n)
+    cache_b, carry_b = player_start(side_b, n)
+    start = jnp.full((n,), START, jnp.int32)
+
+    def step(state, u_t):
+        carry_a, carry_b, oa, ob = state
+        carry_a, pa = player_act(side_a, cache_a, carry_a, oa)
+        carry_b, pb = player_act(side_b, cache_b, carry_b, ob)
+        aa = (u_t[0] >= pa).astype(jnp.int32)
+        ab = (u_t[1] >= pb).astype(jnp.int32)
+        r = payoffs[aa, ab]  # (n, 2)
+        out = (jnp.stack([oa, ob]), jnp.stack([aa, ab]), r.T, jnp.stack([pa, pb]))
+        return (carry_a, carry_b, observation_index(aa, ab), observation_index(ab, aa)), out
+
+    _, (obs, actions, rewards, p_coop) = jax.lax.scan(step, (carry_a, carry_b, start, start), u)
+    swap = lambda x: jnp.swapaxes(x, 0, 1)  # (T, 2, n) -> (2, T, n)
+    return Trajectory(obs=swap(obs), actions=swap(actions), rewards=swap(rewards), p_coop=swap(p_coop))

@@ -1,0 +1,181 @@
+"""Typed experiment configs: learners, their co-player pools, the network and the A2C settings.
+
+An experiment is an :class:`ExperimentConfig`: ``n_learners`` networks trained at the same time,
+each with its own pool of co-players (:mod:`ismarl.pools` specs with mixing weights), e.g.
+
+* Step 1: one learner, pool ``(("random", 1.0),)``;
+* Step 2: one learner against a frozen Step-1 agent: ``(("frozen:0", 1.0),)`` with
+  ``frozen=("results/step1",)``;
+* Step 3: two learners initialized from checkpoints (``init_from``), pools ``learner:1`` / ``learner:0``;
+* Step 4: two learners, pools ``(("learner:1", .5), ("random", .5))`` and
+  ``(("learner:0", .5), ("random", .5))``; the opponent-ID ablation sets ``network.use_z``,
+  the no-tabular ablation drops ``random``.
+
+A learner-vs-learner pairing is played once per iteration and trains both sides (the episodes
+count towards both learners' batches). Presets per step: ``paper`` (SPEC Table 2), ``cpu``
+(minutes on a 2-core CPU) and ``fast`` (CI smoke), via :func:`get_config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+from ismarl.agents import NetworkConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class A2CConfig:
+    """A2C hyperparameters (names as in SPEC Table 2).
+
+    ``advantage_norm``: ``"none"``, ``"center"`` (subtract the batch mean) or ``"standardize"``
+    (also divide by the std); with ``per_coplayer_norm`` the statistics are taken separately for
+    each co-player of the pool. ``entropy_coef`` decays linearly to ``entropy_coef_end`` over
+    ``entropy_decay_iterations`` (0 = constant); ``learning_rate`` likewise to ``learning_rate_end``.
+    """
+
+    learning_rate: float = 5e-3
+    learning_rate_end: float | None = None
+    lr_decay_iterations: int = 0
+    gamma: float = 0.99
+    gae_lambda: float = 0.99
+    td_lambda: float = 0.99
+    value_coef: float = 0.5
+    entropy_coef: float = 0.001
+    entropy_coef_end: float | None = None
+    entropy_decay_iterations: int = 0
+    reward_scale: float = 0.2
+    advantage_norm: str = "center"
+    per_coplayer_norm: bool = True
+    max_grad_norm: float = 1.0
+    adam_eps: float = 1e-5
+    scan_unroll: int = 1
+
+    def __post_init__(self):
+        if self.advantage_norm not in ("none", "center", "standardize"):
+            raise ValueError(f"advantage_norm must be 'none', 'center' or 'standardize', got {self.advantage_norm!r}")
+        for name in ("gamma", "gae_lambda", "td_lambda"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {v}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything that defines a training run (the seed list is given at run time)."""
+
+    name: str
+    pools: tuple[tuple[tuple[str, float], ...], ...]  # one pool per learner
+    batch_size: int  # episodes per learner per update
+    iterations: int
+    network: NetworkConfig = NetworkConfig()
+    a2c: A2CConfig = A2CConfig()
+    horizon: int = 100
+    frozen: tuple[str, ...] = ()  # run directories of frozen co-players ("frozen:j")
+    init_from: tuple[str | None, ...] = ()  # per learner: run directory to start from, or None
+    chunk: int = 50  # iterations per compiled call (metrics are logged once per chunk)
+    checkpoint_every: int = 500  # a multiple of chunk
+    probe_every: int = 500  # behavioural probes (TFT/ALLC/ALLD); 0 = never
+    probe_episodes: int = 256
+    probes: tuple[str, ...] = ("tft", "allc", "alld", "random")
+
+    @property
+    def n_learners(self) -> int:
+        return len(self.pools)
+
+    def __post_init__(self):
+        if not self.pools:
+            raise ValueError("an experiment needs at least one learner (one pool)")
+        if self.chunk <= 0 or self.checkpoint_every % self.chunk or (self.probe_every and self.probe_every % self.chunk):
+            raise ValueError("checkpoint_every and probe_every must be multiples of chunk")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def hash(self) -> str:
+        """Short hash of everything that changes the trajectory of training (used to match
+        checkpoints to configs). The number of iterations is not part of it, so a finished run
+        can be extended with ``--resume --iterations N``."""
+        d = self.to_dict()
+        for k in ("iterations", "checkpoint_every", "probe_every", "probe_episodes", "probes"):
+            d.pop(k)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+    def replace(self, **kw) -> "ExperimentConfig":
+        return dataclasses.replace(self, **kw)
+
+
+def from_dict(d: dict) -> ExperimentConfig:
+    d = dict(d)
+    d["network"] = NetworkConfig(**d["network"])
+    d["a2c"] = A2CConfig(**d["a2c"])
+    d["pools"] = tuple(tuple((str(s), float(w)) for s, w in pool) for pool in d["pools"])
+    for k in ("frozen", "init_from", "probes"):
+        d[k] = tuple(d[k])
+    return ExperimentConfig(**d)
+
+
+# -- presets ------------------------------------------------------------------------------------
+RANDOM_POOL = (("random", 1.0),)
+
+
+def step1(preset: str = "cpu") -> ExperimentConfig:
+    """Step 1: one learner against fresh U(0,1)^5 tabular agents (one per episode)."""
+    if preset == "paper":
+        return ExperimentConfig(
+            name="step1", pools=(RANDOM_POOL,), batch_size=2048, iterations=50_000,
+            network=NetworkConfig(128, 32),
+            a2c=A2CConfig(learning_rate=5e-3, gae_lambda=0.99, td_lambda=0.99, entropy_coef=0.001,
+                          reward_scale=0.2, advantage_norm="center"),
+            chunk=100, checkpoint_every=1000, probe_every=1000,
+        )
+    if preset == "cpu":
+        # Found by a short search on a shared 2-core CPU (results/step1/search_log.md): GRU-32,
+        # 256 episodes per update, a tabular pool with more nearly deterministic agents
+        # (Beta(0.3, 0.3) entries), standardized advantages and an entropy bonus decaying from
+        # 0.05 to 0.003 over 3000 iterations.
+        return ExperimentConfig(
+            name="step1", pools=((("beta:0.3", 1.0),),), batch_size=256, iterations=14000,
+            network=NetworkConfig(32, 32),
+            a2c=A2CConfig(learning_rate=2e-3, gae_lambda=0.95, td_lambda=0.95, entropy_coef=0.05,
+                          entropy_coef_end=0.003, entropy_decay_iterations=3000,
+                          reward_scale=0.2, advantage_norm="standardize"),
+            chunk=50, checkpoint_every=500, probe_every=250,
+        )
+    if preset == "fast":
+        return ExperimentConfig(
+            name="step1", pools=(RANDOM_POOL,), batch_size=32, iterations=40,
+            network=NetworkConfig(16, 8),
+            a2c=A2CConfig(learning_rate=3e-3, gae_lambda=0.95, td_lambda=0.95, entropy_coef=0.02),
+            horizon=100, chunk=10, checkpoint_every=20, probe_every=20, probe_episodes=32,
+        )
+    raise ValueError(f"unknown preset {preset!r}; choose 'fast', 'cpu' or 'paper'")
+
+
+STEPS = {"step1": step1}
+
+
+def apply_overrides(cfg: ExperimentConfig, assignments) -> ExperimentConfig:
+    """Apply ``["a2c.entropy_coef=0.05", "network.hidden=32", "batch_size=512"]`` to a config."""
+    d = cfg.to_dict()
+    for a in assignments:
+        if "=" not in a:
+            raise ValueError(f"override {a!r} is not of the form key=value (e.g. a2c.learning_rate=1e-3)")
+        key, value = a.split("=", 1)
+        parts = key.strip().split(".")
+        node = d
+        for p in parts[:-1]:
+            if not isinstance(node.get(p), dict):
+                raise ValueError(f"override {a!r}: {p!r} is not a config section")
+            node = node[p]
+        if parts[-1] not in node:
+            raise ValueError(f"override {a!r}: unknown field {parts[-1]!r}; known: {sorted(node)}")
+        node[parts[-1]] = json.loads(value) if value not in ("None", "none") else None
+    return from_dict(d)
+
+
+def get_config(step: str, preset: str = "cpu") -> ExperimentConfig:
+    if step not in STEPS:
+        raise ValueError(f"unknown experiment {step!r}; choose one of {sorted(STEPS)}")
+    return STEPS[step](preset)
