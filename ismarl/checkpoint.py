@@ -116,3 +116,58 @@ def load(run_dir, target, *, config_hash: str | None = None, seeds=None):
         k, g, w = bad[0]
         raise CheckpointError(f"checkpoint in {run_dir} does not fit this network: {k} has shape {g}, expected {w}")
     return serialization.from_state_dict(target, raw), meta
+
+
+# -- parameter snapshots during training ----------------------------------------------------------
+SNAP_FORMAT = "ismarl-snapshots/1"
+SNAP_DATA = "snapshots.msgpack"
+SNAP_SIDECAR = "snapshots.json"
+
+
+def save_snapshots(run_dir, snapshots: dict, *, config_hash: str, seeds) -> None:
+    """Write ``{iteration: params}`` (parameters only, leaves (n_seeds, n_learners, ...)) atomically."""
+    run_dir = Path(run_dir)
+    its = sorted(int(i) for i in snapshots)
+    data = serialization.to_bytes({str(i): jax.device_get(snapshots[i]) for i in its})
+    meta = {"format": SNAP_FORMAT, "iterations": its, "seeds": [int(s) for s in seeds], "config_hash": config_hash,
+            "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    _atomic_write(run_dir / SNAP_DATA, data)
+    _atomic_write(run_dir / SNAP_SIDECAR, (json.dumps(meta) + "\n").encode())
+
+
+def snapshot_iterations(run_dir) -> list[int]:
+    """Iterations at which ``run_dir`` holds parameter snapshots (empty if it has none)."""
+    path = Path(run_dir) / SNAP_SIDECAR
+    if not path.exists():
+        return []
+    return list(_snapshot_meta(run_dir)["iterations"])
+
+
+def _snapshot_meta(run_dir) -> dict:
+    path = Path(run_dir) / SNAP_SIDECAR
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path} is corrupt (not valid JSON: {exc})") from None
+    if meta.get("format") != SNAP_FORMAT:
+        raise CheckpointError(f"{path} has format {meta.get('format')!r}, expected {SNAP_FORMAT!r}")
+    return meta
+
+
+def load_snapshots(run_dir) -> dict:
+    """All snapshots of ``run_dir`` as ``{iteration: params}`` (nested dicts of numpy arrays)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / SNAP_SIDECAR).exists():
+        raise CheckpointError(f"no snapshots in {run_dir}: {SNAP_SIDECAR} is missing")
+    meta = _snapshot_meta(run_dir)
+    path = run_dir / SNAP_DATA
+    if not path.exists():
+        raise CheckpointError(f"snapshot data {path} is missing (the sidecar exists)")
+    data = path.read_bytes()
+    if len(data) != meta.get("bytes") or hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        raise CheckpointError(f"{path} is corrupt or truncated: its size or SHA-256 does not match the sidecar")
+    try:
+        raw = serialization.msgpack_restore(data)
+    except Exception as exc:  # noqa: BLE001
+        raise CheckpointError(f"{path} is corrupt: msgpack decoding failed ({exc})") from None
+    return {int(k): v for k, v in raw.items()}

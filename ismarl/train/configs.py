@@ -74,9 +74,11 @@ class ExperimentConfig:
     horizon: int = 100
     frozen: tuple[str, ...] = ()  # run directories of frozen co-players ("frozen:j")
     init_from: tuple[str | None, ...] = ()  # per learner: run directory to start from, or None
+    init_seed_offset: tuple[int, ...] = ()  # per learner: seed i starts from that run's seed i + offset
     chunk: int = 50  # iterations per compiled call (metrics are logged once per chunk)
     checkpoint_every: int = 500  # a multiple of chunk
     probe_every: int = 500  # behavioural probes (TFT/ALLC/ALLD); 0 = never
+    snapshot_every: int = 0  # keep the parameters every this many iterations (snapshots.msgpack); 0 = never
     probe_episodes: int = 256
     probes: tuple[str, ...] = ("tft", "allc", "alld", "random")
 
@@ -87,8 +89,8 @@ class ExperimentConfig:
     def __post_init__(self):
         if not self.pools:
             raise ValueError("an experiment needs at least one learner (one pool)")
-        if self.chunk <= 0 or self.checkpoint_every % self.chunk or (self.probe_every and self.probe_every % self.chunk):
-            raise ValueError("checkpoint_every and probe_every must be multiples of chunk")
+        if self.chunk <= 0 or any(v % self.chunk for v in (self.checkpoint_every, self.probe_every, self.snapshot_every)):
+            raise ValueError("checkpoint_every, probe_every and snapshot_every must be multiples of chunk")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -98,8 +100,10 @@ class ExperimentConfig:
         checkpoints to configs). The number of iterations is not part of it, so a finished run
         can be extended with ``--resume --iterations N``."""
         d = self.to_dict()
-        for k in ("iterations", "checkpoint_every", "probe_every", "probe_episodes", "probes"):
+        for k in ("iterations", "checkpoint_every", "probe_every", "probe_episodes", "probes", "snapshot_every"):
             d.pop(k)
+        if not d["init_seed_offset"]:  # fields added later stay out of the hash at their default
+            d.pop("init_seed_offset")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **kw) -> "ExperimentConfig":
@@ -111,7 +115,8 @@ def from_dict(d: dict) -> ExperimentConfig:
     d["network"] = NetworkConfig(**d["network"])
     d["a2c"] = A2CConfig(**d["a2c"])
     d["pools"] = tuple(tuple((str(s), float(w)) for s, w in pool) for pool in d["pools"])
-    for k in ("frozen", "init_from", "probes"):
+    for k in ("frozen", "init_from", "init_seed_offset", "probes"):
+        d.setdefault(k, ())
         d[k] = tuple(d[k])
     return ExperimentConfig(**d)
 
@@ -154,7 +159,103 @@ def step1(preset: str = "cpu") -> ExperimentConfig:
     raise ValueError(f"unknown preset {preset!r}; choose 'fast', 'cpu' or 'paper'")
 
 
-STEPS = {"step1": step1}
+STEP1_RUN = "results/step1"
+STEP2_RUN = "results/step2"
+
+
+def _tabular_pool(preset: str, weight: float) -> tuple[tuple[str, float], ...]:
+    """The tabular part of a pool with total weight ``weight``: the paper's U(0, 1)^5 agents, or at
+    ``cpu``/``fast`` scale the Step-1 ``cpu`` mixture (a quarter U(0, 1), three quarters Beta(0.1, 0.1))."""
+    if weight <= 0:
+        return ()
+    if preset == "paper":
+        return (("random", weight),)
+    return (("random", 0.25 * weight), ("beta:0.1", 0.75 * weight))
+
+
+def step2(preset: str = "cpu") -> ExperimentConfig:
+    """Step 2: a fresh learner trained only against the frozen Step-1 agent (the Fixed-ICL)."""
+    pools = ((("frozen:0", 1.0),),)
+    if preset == "paper":
+        return ExperimentConfig(
+            name="step2", pools=pools, batch_size=2048, iterations=100_000, network=NetworkConfig(128, 32),
+            a2c=A2CConfig(learning_rate=5e-3, gae_lambda=1.0, td_lambda=1.0, entropy_coef=0.001,
+                          reward_scale=0.05, advantage_norm="none"),
+            frozen=(STEP1_RUN,), chunk=100, checkpoint_every=1000, probe_every=1000,
+        )
+    if preset == "cpu":
+        return ExperimentConfig(
+            name="step2", pools=pools, batch_size=256, iterations=3000, network=NetworkConfig(32, 32),
+            a2c=A2CConfig(learning_rate=2e-3, gae_lambda=0.95, td_lambda=0.95, entropy_coef=0.02,
+                          entropy_coef_end=0.003, entropy_decay_iterations=1500,
+                          reward_scale=0.2, advantage_norm="standardize"),
+            frozen=(STEP1_RUN,), chunk=50, checkpoint_every=500, probe_every=500,
+        )
+    if preset == "fast":
+        return step1("fast").replace(name="step2", pools=pools, frozen=(STEP1_RUN,))
+    raise ValueError(f"unknown preset {preset!r}; choose 'fast', 'cpu' or 'paper'")
+
+
+def step3(preset: str = "cpu") -> ExperimentConfig:
+    """Step 3: two learners initialized from Step-2 extorters, trained against each other. Seed i's
+    learners start from the Step-2 run's seeds i and i + 1 (two different extorters)."""
+    base = step2(preset)
+    pools = ((("learner:1", 1.0),), (("learner:0", 1.0),))
+    if preset == "paper":
+        return base.replace(name="step3", pools=pools, batch_size=4096, iterations=10_000, frozen=(),
+                            init_from=(STEP2_RUN, STEP2_RUN), init_seed_offset=(0, 1),
+                            a2c=A2CConfig(learning_rate=5e-4, gae_lambda=0.95, td_lambda=0.95, entropy_coef=0.001,
+                                          reward_scale=0.02, advantage_norm="center"))
+    if preset == "cpu":
+        return base.replace(name="step3", pools=pools, iterations=2000, frozen=(), init_from=(STEP2_RUN, STEP2_RUN),
+                            init_seed_offset=(0, 1),
+                            a2c=A2CConfig(learning_rate=5e-4, gae_lambda=0.95, td_lambda=0.95, entropy_coef=0.003,
+                                          reward_scale=0.2, advantage_norm="standardize"),
+                            probe_every=250, checkpoint_every=250)
+    if preset == "fast":
+        return base.replace(name="step3", pools=pools, frozen=(), init_from=(STEP2_RUN, STEP2_RUN),
+                            init_seed_offset=(0, 1))
+    raise ValueError(f"unknown preset {preset!r}; choose 'fast', 'cpu' or 'paper'")
+
+
+def step4(preset: str = "cpu", tabular_fraction: float = 0.5, opponent_id: bool = False,
+          name: str = "step4") -> ExperimentConfig:
+    """Step 4: two learners trained at the same time, each spending ``1 - tabular_fraction`` of
+    its episodes against the other and the rest against fresh tabular agents (no identities, unless
+    ``opponent_id``: then z = the tabular agent's log-probabilities, zeros for the learner)."""
+    tab = _tabular_pool(preset, tabular_fraction)
+    ll = 1.0 - tabular_fraction
+    pools = tuple(((f"learner:{1 - i}", ll),) + tab if ll > 0 else tab for i in range(2))
+    if preset == "paper":
+        return ExperimentConfig(
+            name=name, pools=pools, batch_size=4096, iterations=200_000, network=NetworkConfig(128, 32, use_z=opponent_id),
+            a2c=A2CConfig(learning_rate=1e-3, gae_lambda=1.0, td_lambda=1.0, entropy_coef=0.01,
+                          reward_scale=0.02, advantage_norm="center"),
+            chunk=100, checkpoint_every=2000, probe_every=2000,
+        )
+    if preset == "cpu":
+        return ExperimentConfig(
+            name=name, pools=pools, batch_size=256, iterations=6000, network=NetworkConfig(32, 32, use_z=opponent_id),
+            a2c=A2CConfig(learning_rate=2e-3, gae_lambda=0.95, td_lambda=0.95, entropy_coef=0.05,
+                          entropy_coef_end=0.003, entropy_decay_iterations=3000,
+                          reward_scale=0.2, advantage_norm="standardize"),
+            chunk=50, checkpoint_every=250, probe_every=250,
+        )
+    if preset == "fast":
+        return step1("fast").replace(name=name, pools=pools, network=NetworkConfig(16, 8, use_z=opponent_id))
+    raise ValueError(f"unknown preset {preset!r}; choose 'fast', 'cpu' or 'paper'")
+
+
+STEPS = {
+    "step1": step1,
+    "step2": step2,
+    "step3": step3,
+    "step4": step4,
+    "step4_opponent_id": lambda preset="cpu": step4(preset, opponent_id=True, name="step4_opponent_id"),
+    "step4_no_tabular": lambda preset="cpu": step4(preset, tabular_fraction=0.0, name="step4_no_tabular"),
+    "step4_tabular25": lambda preset="cpu": step4(preset, tabular_fraction=0.25, name="step4_tabular25"),
+    "step4_tabular75": lambda preset="cpu": step4(preset, tabular_fraction=0.75, name="step4_tabular75"),
+}
 
 
 def apply_overrides(cfg: ExperimentConfig, assignments) -> ExperimentConfig:

@@ -6,7 +6,9 @@ Run directory layout (``--out``):
 * ``metrics.jsonl`` -- one JSON line per seed per chunk (``"kind": "train"``: mean reward and
   cooperation of both sides of every match, entropy, value loss, gradient norm) and per probe
   (``"kind": "probe"``: the learners' behaviour against TFT, ALLC, ALLD and random tabular agents);
-* ``checkpoint.msgpack`` + ``checkpoint.json`` -- see :mod:`ismarl.checkpoint`.
+* ``checkpoint.msgpack`` + ``checkpoint.json`` -- see :mod:`ismarl.checkpoint`;
+* ``snapshots.msgpack`` + ``snapshots.json`` -- with ``snapshot_every``, the parameters of every
+  seed at iteration 0 and every ``snapshot_every`` iterations (to replay training afterwards).
 
 Resuming loads the checkpoint, drops metric lines written after it and continues with the same
 chunk boundaries; because every iteration's randomness is ``fold_in(run_key(seed), iteration)``,
@@ -37,14 +39,14 @@ def state_template(cfg: ExperimentConfig, seeds) -> a2c.TrainState:
     return _stack([a2c.init_state(cfg, s) for s in seeds])
 
 
-def _load_params_per_seed(run_dir, n_seeds: int, learner: int | None = None):
+def _load_params_per_seed(run_dir, n_seeds: int, learner: int | None = None, offset: int = 0):
     """Parameters of a finished run, one per seed of this run (seed i takes the other run's seed
-    i modulo its seed count); returns ``(network config, params with leading seed axis)``."""
+    (i + offset) modulo its seed count); returns ``(network config, params with leading seed axis)``."""
     from ismarl.evaluate import load_run
 
     cfg, _, params, _ = load_run(run_dir)
     n = jax.tree_util.tree_leaves(params)[0].shape[0]
-    idx = jnp.arange(n_seeds) % n
+    idx = (jnp.arange(n_seeds) + offset) % n
     p = jax.tree_util.tree_map(lambda x: x[idx], params)  # (S, L, ...)
     if learner is not None:
         p = jax.tree_util.tree_map(lambda x: x[:, learner], p)
@@ -56,11 +58,14 @@ def initial_states(cfg: ExperimentConfig, seeds):
     if cfg.init_from and any(cfg.init_from):
         if len(cfg.init_from) != cfg.n_learners:
             raise ValueError(f"init_from needs one entry per learner ({cfg.n_learners}), got {len(cfg.init_from)}")
+        offsets = cfg.init_seed_offset or (0,) * cfg.n_learners
+        if len(offsets) != cfg.n_learners:
+            raise ValueError(f"init_seed_offset needs one entry per learner ({cfg.n_learners}), got {len(offsets)}")
         params = states.params
         for i, src in enumerate(cfg.init_from):
             if src is None:
                 continue
-            net, p = _load_params_per_seed(src, len(seeds), learner=0)
+            net, p = _load_params_per_seed(src, len(seeds), learner=0, offset=offsets[i])
             if net != cfg.network:
                 raise ValueError(f"init_from {src}: network {net} differs from this run's {cfg.network}")
             params = jax.tree_util.tree_map(lambda full, new: full.at[:, i].set(new), params, p)
@@ -125,6 +130,12 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
         if metrics_path.exists():
             metrics_path.unlink()
         states = initial_states(cfg, seeds)
+    snapshots = {}
+    if cfg.snapshot_every:
+        if start and checkpoint.snapshot_iterations(out):
+            snapshots = {i: p for i, p in checkpoint.load_snapshots(out).items() if i <= start}
+        else:
+            snapshots = {0: states.params}
     (out / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "config_hash": cfg.hash(), "seeds": seeds}, indent=1) + "\n")
 
     frozen_nets, frozen_params = load_frozen(cfg, len(seeds))
@@ -165,6 +176,9 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
                     allc = np.mean([ln["probe"]["allc"]["coop"] for ln in lines]) if "allc" in cfg.probes else float("nan")
                     bar.set_postfix(tft40_60=f"{tft:.2f}", allc=f"{allc:.2f}")
             mfile.flush()
+            if cfg.snapshot_every and (it % cfg.snapshot_every == 0 or it == cfg.iterations):
+                snapshots[it] = states.params
+                checkpoint.save_snapshots(out, snapshots, config_hash=cfg.hash(), seeds=seeds)
             if it % cfg.checkpoint_every == 0 or it == cfg.iterations:
                 checkpoint.save(out, states, config=cfg.to_dict(), config_hash=cfg.hash(), seeds=seeds, iteration=it)
             if bar is not None:
