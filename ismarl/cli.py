@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--opponents", default="tft,allc,alld,random",
                    help="comma list: named strategies, 'random' (fresh U(0,1)^5 tabular agents) or p0:pCC:pCD:pDC:pDD")
     e.add_argument("--opponent-run", default=None, help="play learner against learner: another run directory")
-    e.add_argument("--learner", type=int, default=0)
+    e.add_argument("--learner", type=int, default=0, help="which learner of RUN plays (default 0)")
+    e.add_argument("--opponent-learner", type=int, default=0, help="which learner of --opponent-run plays (default 0)")
     e.add_argument("--episodes", type=int, default=1000)
     e.add_argument("--json", action="store_true", help="print the full JSON result instead of a table")
     e.add_argument("--out", default=None, help="also write the JSON result to this file")
@@ -75,7 +76,8 @@ def main(argv=None) -> int:
         return 0
     if args.command == "evaluate":
         specs = [s.strip() for s in args.opponents.split(",") if s.strip()]
-        result = ev.evaluate_run(args.run, specs, episodes=args.episodes, learner=args.learner, opponent_run=args.opponent_run)
+        result = ev.evaluate_run(args.run, specs, episodes=args.episodes, learner=args.learner, opponent_run=args.opponent_run,
+                                   opponent_learner=args.opponent_learner)
         if args.out:
             ev.write_json(result, args.out)
         print(json.dumps(result) if args.json else ev.summary_table(result))

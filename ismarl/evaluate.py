@@ -17,8 +17,10 @@ prints (or with ``--out FILE`` writes) one JSON object:
           "per_seed": [                         # one entry per seed, same order as "seeds"
             {"seed": s,
              "agent":    {"reward": float, "coop": float,            # episode means
-                          "reward_curve": [T floats], "coop_curve": [T floats]},  # per-round means
-             "opponent": {... same four keys, for the co-player ...},
+                          "reward_curve": [T floats], "coop_curve": [T floats],  # per-round means
+                          "conditional_coop": [5 floats or null],  # P(C) after Start, CC, CD, DC, DD
+                          "visits": [5 floats]},                   #   and how often each came
+             "opponent": {... same keys, for the co-player ...},
              "coop_rounds_40_60": float,        # agent's cooperation rate in rounds 40..60 (1-based)
              "agent_over_oracle": float or null, "alld_over_oracle": float or null,
              "normalized_gain": float or null}  # (agent - ALLD) / (oracle - ALLD)
@@ -29,7 +31,9 @@ prints (or with ``--out FILE`` writes) one JSON object:
     }
 
 Rewards are per round in the game's original scale; ``coop`` is the fraction of rounds played C.
-Seed ``i`` of the run plays seed ``i`` of ``--opponent-run`` (modulo its number of seeds).
+Seed ``i`` of the run plays seed ``i`` of ``--opponent-run`` (modulo its number of seeds), its
+learner ``--opponent-learner``; ``--opponent-run RUN --learner 0 --opponent-learner 1`` plays the
+two learners of one Step-4 run against each other.
 """
 
 from __future__ import annotations
@@ -63,11 +67,26 @@ def load_run(run_dir):
     return cfg, seeds, jax.tree_util.tree_map(jnp.asarray, state.params), meta
 
 
+def conditional_cooperation(traj, side: int = 0):
+    """``(rates, visits)``: side's mean probability of C after each observation [Start, CC, CD, DC,
+    DD] (its own perspective; the order of a memory-1 strategy), NaN where never seen, and the
+    fraction of rounds that followed each observation."""
+    obs = np.asarray(traj.obs[side]).ravel()
+    p = np.asarray(traj.p_coop[side], np.float64).ravel()
+    counts = np.bincount(obs, minlength=5)[:5].astype(np.float64)
+    sums = np.bincount(obs, weights=p, minlength=5)[:5]
+    rates = np.where(counts > 0, sums / np.maximum(counts, 1.0), np.nan)
+    return rates, counts / counts.sum()
+
+
 def _curves(traj, side):
     r = np.asarray(traj.rewards[side], np.float64)  # (T, N)
     c = 1.0 - np.asarray(traj.actions[side], np.float64)
+    rates, visits = conditional_cooperation(traj, side)
     return {"reward": float(r.mean()), "coop": float(c.mean()),
-            "reward_curve": r.mean(axis=1).round(5).tolist(), "coop_curve": c.mean(axis=1).round(5).tolist()}
+            "reward_curve": r.mean(axis=1).round(5).tolist(), "coop_curve": c.mean(axis=1).round(5).tolist(),
+            "conditional_coop": [None if np.isnan(x) else round(float(x), 5) for x in rates],
+            "visits": visits.round(5).tolist()}
 
 
 def play_learner(cfg: ExperimentConfig, params, spec: str, episodes: int, key, opponent=None):
@@ -107,8 +126,10 @@ def evaluate_run(run_dir, opponents, episodes: int = 1000, learner: int = 0, opp
         ocfg, oseeds, oparams, _ = load_run(opponent_run)
         if ocfg.horizon != cfg.horizon:
             raise ValueError("the two runs use different horizons")
+        if not 0 <= opponent_learner < ocfg.n_learners:
+            raise ValueError(f"run {opponent_run} has {ocfg.n_learners} learner(s); opponent learner {opponent_learner} does not exist")
         other = (ocfg, oparams)
-        specs = [f"run:{opponent_run}"]
+        specs = [f"run:{opponent_run}" + (f"#{opponent_learner}" if opponent_learner else "")]
     out = {"run": str(run_dir), "iteration": meta["iteration"], "learner": learner, "episodes": episodes,
            "horizon": cfg.horizon, "seeds": seeds, "opponent_run": None if opponent_run is None else str(opponent_run),
            "opponents": {}}

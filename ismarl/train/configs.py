@@ -186,13 +186,15 @@ def step2(preset: str = "cpu") -> ExperimentConfig:
     if preset == "cpu":
         return ExperimentConfig(
             name="step2", pools=pools, batch_size=256, iterations=3000, network=NetworkConfig(32, 32),
+            # an entropy bonus kept at 0.01: with less, the extorter stops ever cooperating after
+            # mutual defection, and two of them lock into DD in Step 3 (results/step3/search_log.md)
             a2c=A2CConfig(learning_rate=2e-3, gae_lambda=0.95, td_lambda=0.95, entropy_coef=0.02,
-                          entropy_coef_end=0.003, entropy_decay_iterations=1500,
+                          entropy_coef_end=0.01, entropy_decay_iterations=1500,
                           reward_scale=0.2, advantage_norm="standardize"),
-            frozen=(STEP1_RUN,), chunk=50, checkpoint_every=500, probe_every=500,
+            frozen=(STEP1_RUN,), chunk=50, checkpoint_every=500, probe_every=500, snapshot_every=250,
         )
     if preset == "fast":
-        return step1("fast").replace(name="step2", pools=pools, frozen=(STEP1_RUN,))
+        return step1("fast").replace(name="step2", pools=pools, frozen=(STEP1_RUN,), snapshot_every=20)
     raise ValueError(f"unknown preset {preset!r}; choose 'fast', 'cpu' or 'paper'")
 
 
@@ -211,7 +213,7 @@ def step3(preset: str = "cpu") -> ExperimentConfig:
                             init_seed_offset=(0, 1),
                             a2c=A2CConfig(learning_rate=5e-4, gae_lambda=0.95, td_lambda=0.95, entropy_coef=0.003,
                                           reward_scale=0.2, advantage_norm="standardize"),
-                            probe_every=250, checkpoint_every=250)
+                            probe_every=250, checkpoint_every=250, snapshot_every=250)
     if preset == "fast":
         return base.replace(name="step3", pools=pools, frozen=(), init_from=(STEP2_RUN, STEP2_RUN),
                             init_seed_offset=(0, 1))
@@ -239,10 +241,11 @@ def step4(preset: str = "cpu", tabular_fraction: float = 0.5, opponent_id: bool 
             a2c=A2CConfig(learning_rate=2e-3, gae_lambda=0.95, td_lambda=0.95, entropy_coef=0.05,
                           entropy_coef_end=0.003, entropy_decay_iterations=3000,
                           reward_scale=0.2, advantage_norm="standardize"),
-            chunk=50, checkpoint_every=250, probe_every=250,
+            chunk=50, checkpoint_every=250, probe_every=250, snapshot_every=500,
         )
     if preset == "fast":
-        return step1("fast").replace(name=name, pools=pools, network=NetworkConfig(16, 8, use_z=opponent_id))
+        return step1("fast").replace(name=name, pools=pools, network=NetworkConfig(16, 8, use_z=opponent_id),
+                                     snapshot_every=20)
     raise ValueError(f"unknown preset {preset!r}; choose 'fast', 'cpu' or 'paper'")
 
 

@@ -1,0 +1,120 @@
+"""Steps 2-4 machinery: presets, frozen co-players, initialization from runs with seed offsets,
+parameter snapshots (with resume), conditional cooperation rates and learner-vs-learner evaluation."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ismarl import checkpoint
+from ismarl.agents import tabular_player
+from ismarl.cli import main
+from ismarl.evaluate import conditional_cooperation, evaluate_run
+from ismarl.rollout import play_match
+from ismarl.env import make_params
+from ismarl.strategies import named
+from ismarl.train import a2c
+from ismarl.train.configs import STEPS, get_config
+from ismarl.train.loop import initial_states
+
+TINY = ["--scale", "fast", "--set", "horizon=10", "--set", "batch_size=8", "--set", "network.hidden=8",
+        "--set", "network.embed=4", "--set", "chunk=2", "--set", "checkpoint_every=2", "--set", "probe_every=0",
+        "--set", "iterations=4", "--no-progress"]
+
+
+@pytest.mark.parametrize("step", sorted(STEPS))
+@pytest.mark.parametrize("preset", ["fast", "cpu", "paper"])
+def test_every_preset_builds_valid_matches(step, preset):
+    cfg = get_config(step, preset)
+    matches = a2c.build_matches(cfg)
+    assert matches and all(m.episodes > 0 for m in matches)
+    assert sum(m.episodes for m in matches if m.learner == 0) <= cfg.batch_size
+    if step.startswith("step4"):
+        assert cfg.n_learners == 2
+        ll = [m for m in matches if m.coplayer.startswith("learner:")]
+        tabular = [m for m in matches if not m.coplayer.startswith("learner:")]
+        frac = {"step4_no_tabular": 0.0, "step4_tabular25": 0.25, "step4_tabular75": 0.75}.get(step, 0.5)
+        assert sum(m.episodes for m in tabular if m.learner == 0) == pytest.approx(frac * cfg.batch_size, abs=2)
+        assert len(ll) == (0 if frac == 1.0 else 1)
+        assert cfg.network.use_z == (step == "step4_opponent_id")
+
+
+def test_snapshots_survive_resume_and_match_checkpoint(tmp_path):
+    full, part = tmp_path / "full", tmp_path / "part"
+    args = ["train", "step4", "--seeds", "2", *TINY, "--set", "snapshot_every=2"]
+    assert main([*args, "--out", str(full)]) == 0
+    assert main([*args, "--out", str(part), "--stop-at", "2"]) == 0
+    assert checkpoint.snapshot_iterations(part) == [0, 2]
+    assert main([*args, "--out", str(part), "--resume"]) == 0
+    assert checkpoint.snapshot_iterations(full) == checkpoint.snapshot_iterations(part) == [0, 2, 4]
+    assert (full / "snapshots.msgpack").read_bytes() == (part / "snapshots.msgpack").read_bytes()
+    snaps = checkpoint.load_snapshots(full)
+    state, _ = checkpoint.load(full, initial_states(get_config("step4", "fast").replace(
+        horizon=10, batch_size=8, network=type(get_config("step4", "fast").network)(8, 4)), [0, 1]))
+    for a, b in zip(jax.tree_util.tree_leaves(snaps[4]), jax.tree_util.tree_leaves(state.params)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # iteration 0 holds the initial parameters, which training then changes
+    assert any(not np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(snaps[0]), jax.tree_util.tree_leaves(snaps[4])))
+    # corruption is named
+    data = bytearray((full / "snapshots.msgpack").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (full / "snapshots.msgpack").write_bytes(bytes(data))
+    with pytest.raises(checkpoint.CheckpointError, match="corrupt"):
+        checkpoint.load_snapshots(full)
+    with pytest.raises(checkpoint.CheckpointError, match="no snapshots"):
+        checkpoint.load_snapshots(tmp_path)
+
+
+def test_frozen_and_init_from_with_seed_offset(tmp_path):
+    src = tmp_path / "src"
+    assert main(["train", "step1", "--seeds", "3", "--out", str(src), *TINY]) == 0
+    # Step 2 against the frozen run, then Step 3 initialized from it with offsets (0, 1)
+    s2 = tmp_path / "s2"
+    assert main(["train", "step2", "--seeds", "3", "--out", str(s2), *TINY, "--set", f'frozen=["{src}"]']) == 0
+    cfg = get_config("step3", "fast").replace(horizon=10, batch_size=8, iterations=2,
+                                              network=type(get_config("step3", "fast").network)(8, 4),
+                                              init_from=(str(s2), str(s2)), init_seed_offset=(0, 1))
+    states = initial_states(cfg, [0, 1, 2])
+    _, _, p2, _ = __import__("ismarl.evaluate", fromlist=["load_run"]).load_run(s2)
+    for i in range(3):
+        for learner, off in ((0, 0), (1, 1)):
+            for a, b in zip(jax.tree_util.tree_leaves(states.params), jax.tree_util.tree_leaves(p2)):
+                np.testing.assert_array_equal(np.asarray(a[i, learner]), np.asarray(b[(i + off) % 3, 0]))
+    with pytest.raises(ValueError, match="init_seed_offset"):
+        initial_states(cfg.replace(init_seed_offset=(0,)), [0])
+
+
+def test_conditional_cooperation_recovers_tabular_strategies():
+    """Against each other, two fixed memory-1 strategies' conditional rates are their own entries."""
+    p = jnp.array([0.9, 0.8, 0.2, 0.6, 0.3])
+    q = jnp.array([0.5, 0.7, 0.4, 0.1, 0.5])
+    traj = play_match(jax.random.PRNGKey(0), tabular_player(jnp.tile(p, (64, 1))), tabular_player(jnp.tile(q, (64, 1))),
+                      64, 50, make_params().payoffs.astype(jnp.float32))
+    for side, s in ((0, p), (1, q)):
+        rates, visits = conditional_cooperation(traj, side)
+        np.testing.assert_allclose(rates, np.asarray(s), atol=1e-6)  # p_coop is the policy's own probability
+        assert visits.sum() == pytest.approx(1.0) and visits[0] == pytest.approx(1 / 50)
+    # a state that is never reached is NaN: ALLD vs ALLD only sees Start and DD
+    alld = tabular_player(jnp.tile(named("alld"), (8, 1)))
+    rates, visits = conditional_cooperation(play_match(jax.random.PRNGKey(1), alld, alld, 8, 10,
+                                                       make_params().payoffs.astype(jnp.float32)), 0)
+    assert np.isnan(rates[1:4]).all() and rates[4] == 0.0 and visits[4] == pytest.approx(0.9)
+
+
+def test_learner_vs_learner_evaluation(tmp_path, capsys):
+    run = tmp_path / "s4"
+    assert main(["train", "step4", "--seeds", "2", "--out", str(run), *TINY]) == 0
+    res = evaluate_run(run, [], episodes=16, learner=0, opponent_run=run, opponent_learner=1)
+    (spec, r), = res["opponents"].items()
+    assert spec.endswith("#1") and len(r["per_seed"]) == 2
+    # the two sides of a match are the two learners: rewards add up to the cooperation total
+    for e in r["per_seed"]:
+        assert e["agent"]["reward"] + e["opponent"]["reward"] == pytest.approx(e["agent"]["coop"] + e["opponent"]["coop"], abs=1e-5)
+        assert len(e["agent"]["conditional_coop"]) == 5
+    with pytest.raises(ValueError, match="opponent learner 2"):
+        evaluate_run(run, [], episodes=4, opponent_run=run, opponent_learner=2)
+    assert main(["evaluate", str(run), "--opponent-run", str(run), "--opponent-learner", "1", "--episodes", "8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["opponents"][f"run:{run}#1"]["per_seed"][0]["seed"] == 0
