@@ -79,6 +79,14 @@ def conditional_cooperation(traj, side: int = 0):
     return rates, counts / counts.sum()
 
 
+def load_snapshots(run_dir):
+    """``(config, seeds, {iteration: params})`` of a run trained with ``snapshot_every``; the
+    parameter leaves are (n_seeds, n_learners, ...), as in :func:`load_run`."""
+    meta = checkpoint.read_sidecar(run_dir)
+    snaps = checkpoint.load_snapshots(run_dir)
+    return from_dict(meta["config"]), meta["seeds"], {i: jax.tree_util.tree_map(jnp.asarray, p) for i, p in snaps.items()}
+
+
 def _curves(traj, side):
     r = np.asarray(traj.rewards[side], np.float64)  # (T, N)
     c = 1.0 - np.asarray(traj.actions[side], np.float64)

@@ -71,7 +71,11 @@ def describe_machine() -> str:
 
 
 def current_command() -> str:
-    return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+    """The command line of this process, with ``.../ismarl/__main__.py`` written as ``-m ismarl``."""
+    argv = list(sys.argv)
+    if argv and Path(argv[0]).name == "__main__.py" and Path(argv[0]).parent.name == "ismarl":
+        argv = ["-m", "ismarl", *argv[1:]]
+    return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *argv])
 
 
 def write_manifest(directory, command: str | None = None, wall_time_s: float | None = None, **extra) -> Path:
