@@ -118,3 +118,52 @@ def test_learner_vs_learner_evaluation(tmp_path, capsys):
     assert main(["evaluate", str(run), "--opponent-run", str(run), "--opponent-learner", "1", "--episodes", "8", "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["opponents"][f"run:{run}#1"]["per_seed"][0]["seed"] == 0
+
+
+def test_init_without_z_into_opponent_id_network(tmp_path):
+    """A run without the z input can start an opponent-ID run: every layer is copied, z's embedding
+    keeps its fresh initialization; the reverse is refused."""
+    src = tmp_path / "src"
+    assert main(["train", "step1", "--seeds", "2", "--out", str(src), *TINY]) == 0
+    from ismarl.agents import NetworkConfig
+    from ismarl.evaluate import load_run
+
+    base = get_config("step4_opponent_id", "fast").replace(horizon=10, batch_size=8, network=NetworkConfig(8, 4, use_z=True),
+                                                           init_from=(str(src), str(src)), init_seed_offset=(0, 1))
+    states = initial_states(base, [0, 1])
+    _, _, p, _ = load_run(src)
+    fresh = initial_states(base.replace(init_from=()), [0, 1])
+    for name, layer in p["params"].items():
+        for a, b in zip(jax.tree_util.tree_leaves(states.params["params"][name]), jax.tree_util.tree_leaves(layer)):
+            np.testing.assert_array_equal(np.asarray(a[1, 0]), np.asarray(b[1, 0]))  # seed 1, learner 0 <- src seed 1
+            np.testing.assert_array_equal(np.asarray(a[1, 1]), np.asarray(b[0, 0]))  # seed 1, learner 1 <- src seed 0
+    for a, b in zip(jax.tree_util.tree_leaves(states.params["params"]["z_embed"]),
+                    jax.tree_util.tree_leaves(fresh.params["params"]["z_embed"])):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    zsrc = tmp_path / "zsrc"
+    assert main(["train", "step4_opponent_id", "--seeds", "1", "--out", str(zsrc), *TINY]) == 0
+    with pytest.raises(ValueError, match="differs"):
+        initial_states(get_config("step3", "fast").replace(init_from=(str(zsrc), str(zsrc)),
+                                                           network=NetworkConfig(8, 4)), [0])
+
+
+def test_learner_cooperation_summary_and_search_table(tmp_path):
+    from ismarl.train.summary import learner_cooperation, search_table
+
+    run = tmp_path / "s4"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"config": get_config("step4", "cpu").to_dict()}))
+    lines = []
+    for it, coop in enumerate([0.1, 0.5, 0.9, 0.85, 0.95, 0.7, 0.9, 0.92, 0.95, 0.9]):
+        lines.append({"kind": "train", "iteration": 50 * (it + 1), "seed": 0, "wall_s": 1.0, "entropy_coef": 0.01,
+                      "matches": {"learner:0_vs_learner:1": {"reward": [coop, coop], "coop": [coop, coop]},
+                                  "learner:0_vs_random": {"reward": [1.0, -0.5], "coop": [0.05, 0.5]}},
+                      "learners": {}})
+    (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (e,) = learner_cooperation(run, tail=0.2)
+    assert e["final"] == pytest.approx(0.925) and e["max"] == pytest.approx(0.95) and e["argmax"] == 250
+    assert e["held"] == 1.0 and e["tabular_coop"] == pytest.approx(0.05)
+    (e,) = learner_cooperation(run, tail=0.5)  # the last five points: 0.7, 0.9, 0.92, 0.95, 0.9
+    assert e["held"] == pytest.approx(0.8) and e["final"] == pytest.approx(0.874)
+    table = search_table([run])
+    assert "| s4 | 1 | 500 | 32 / 256 | results/step1 |" in table and "| 0.90 | 0.95 |" in table

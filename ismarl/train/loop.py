@@ -66,9 +66,14 @@ def initial_states(cfg: ExperimentConfig, seeds):
             if src is None:
                 continue
             net, p = _load_params_per_seed(src, len(seeds), learner=0, offset=offsets[i])
-            if net != cfg.network:
+            if (net.hidden, net.embed) != (cfg.network.hidden, cfg.network.embed) or (net.use_z and not cfg.network.use_z):
                 raise ValueError(f"init_from {src}: network {net} differs from this run's {cfg.network}")
-            params = jax.tree_util.tree_map(lambda full, new: full.at[:, i].set(new), params, p)
+            # a network without the z input can start a run that has one: z's embedding keeps its
+            # fresh initialization, every other layer is copied
+            merged = dict(params["params"])
+            for name, layer in p["params"].items():
+                merged[name] = jax.tree_util.tree_map(lambda full, new: full.at[:, i].set(new), params["params"][name], layer)
+            params = {"params": merged}
         states = _stack([a2c.init_state(cfg, s, jax.tree_util.tree_map(lambda x: x[k], params)) for k, s in enumerate(seeds)])
     return states
 

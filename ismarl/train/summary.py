@@ -1,0 +1,77 @@
+"""Summaries of a run's ``metrics.jsonl``: where learner-vs-learner cooperation ended, whether it
+held, and how the learners treated tabular co-players (used by the chapters and the search logs)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ismarl.train.loop import read_metrics
+
+LEARNER_MATCH = "learner:0_vs_learner:1"
+
+
+def _series(rows, seed, match, quantity):
+    r = [d for d in rows if d["seed"] == seed and match in d["matches"]]
+    return np.array([d["iteration"] for d in r]), np.array([d["matches"][match][quantity] for d in r], float)
+
+
+def learner_cooperation(run_dir, tail: float = 0.1, threshold: float = 0.8, rows=None) -> list[dict]:
+    """Per seed: learner-vs-learner cooperation (mean of both learners) at the end (mean of the last
+    ``tail`` fraction of training), its maximum and where it was reached, the fraction of the last
+    ``tail`` at or above ``threshold`` ("held"), and the same-period cooperation and reward against
+    the U(0, 1)^5 tabular agents if the run has them."""
+    rows = read_metrics(run_dir, "train") if rows is None else rows
+    out = []
+    for seed in sorted({d["seed"] for d in rows}):
+        its, coop = _series(rows, seed, LEARNER_MATCH, "coop")
+        if not len(its):
+            raise ValueError(f"{run_dir} has no learner-vs-learner match ({LEARNER_MATCH})")
+        both = coop.mean(axis=1)
+        k = max(1, int(round(tail * len(both))))
+        entry = {"seed": seed, "iterations": int(its[-1]), "final": float(both[-k:].mean()),
+                 "max": float(both.max()), "argmax": int(its[both.argmax()]),
+                 "held": float((both[-k:] >= threshold).mean()),
+                 "final_reward": float(_series(rows, seed, LEARNER_MATCH, "reward")[1][-k:].mean())}
+        tab = "learner:0_vs_random"
+        if any(tab in d["matches"] for d in rows):
+            _, tc = _series(rows, seed, tab, "coop")
+            _, tr = _series(rows, seed, tab, "reward")
+            entry["tabular_coop"] = float(tc[-k:, 0].mean())
+            entry["tabular_reward"] = float(tr[-k:, 0].mean())
+        out.append(entry)
+    return out
+
+
+def _fmt_schedule(start, end, steps):
+    return f"{start:g}" if end is None or not steps else f"{start:g}→{end:g}/{steps}"
+
+
+def search_table(run_dirs) -> str:
+    """A markdown table of several runs of a search: their settings (from ``config.json``) and
+    outcomes (from ``metrics.jsonl``): learner-vs-learner cooperation at the end and at its
+    maximum, and the last probes of learner 1 (cooperation in rounds 40-60 with TFT, ALLC, ALLD)."""
+    import json
+    from pathlib import Path
+
+    lines = ["| run | seeds | iterations | GRU / batch | start | tabular pool | lr | λ | adv. | reward scale | entropy | "
+             "end coop (per seed) | max coop | last probe TFT / ALLC / ALLD |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for d in run_dirs:
+        d = Path(d)
+        c = json.loads((d / "config.json").read_text())["config"]
+        a = c["a2c"]
+        summ = learner_cooperation(d)
+        probes = read_metrics(d, "probe")
+        last = [p for p in probes if p["iteration"] == max(q["iteration"] for q in probes)] if probes else []
+        probe = " ; ".join(f"{p['probe']['tft']['coop_40_60']:.2f} / {p['probe']['allc']['coop']:.2f} / "
+                           f"{p['probe']['alld']['coop_40_60']:.2f}" for p in last)
+        tab = ", ".join(f"{s} {w:g}" for s, w in c["pools"][0] if not s.startswith("learner")) or "none"
+        start = ", ".join(sorted({x for x in (c.get("init_from") or []) if x})) or "scratch"
+        ends = ", ".join(f"{e['final']:.2f}" for e in summ)
+        lines.append(
+            f"| {d.name} | {len(summ)} | {summ[0]['iterations']} | {c['network']['hidden']} / {c['batch_size']} | {start} | {tab} | "
+            f"{_fmt_schedule(a['learning_rate'], a['learning_rate_end'], a['lr_decay_iterations'])} | {a['gae_lambda']:g} | "
+            f"{a['advantage_norm']} | {a['reward_scale']:g} | "
+            f"{_fmt_schedule(a['entropy_coef'], a['entropy_coef_end'], a['entropy_decay_iterations'])} | "
+            f"{ends} | {max(e['max'] for e in summ):.2f} | {probe} |")
+    return "\n".join(lines)
