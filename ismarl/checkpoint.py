@@ -61,17 +61,33 @@ def save(run_dir, state, *, config: dict, config_hash: str, seeds, iteration: in
     _atomic_write(run_dir / SIDECAR, (json.dumps(meta, indent=1) + "\n").encode())
 
 
-def read_sidecar(run_dir) -> dict:
-    path = Path(run_dir) / SIDECAR
+def _read_json(path: Path, fmt: str, missing: str) -> dict:
+    """A JSON sidecar with format tag ``fmt``; ``missing`` is the error message if it is absent."""
     if not path.exists():
-        raise CheckpointError(f"no checkpoint in {run_dir}: {SIDECAR} is missing")
+        raise CheckpointError(missing)
     try:
         meta = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path} is corrupt (not valid JSON: {exc})") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path} has format {meta.get('format')!r}, expected {FORMAT!r}")
+    if meta.get("format") != fmt:
+        raise CheckpointError(f"{path} has format {meta.get('format')!r}, expected {fmt!r}")
     return meta
+
+
+def _read_verified(path: Path, meta: dict) -> bytes:
+    """The bytes of ``path``, checked against the size and SHA-256 its sidecar recorded."""
+    if not path.exists():
+        raise CheckpointError(f"{path} is missing (its sidecar exists)")
+    data = path.read_bytes()
+    if len(data) != meta.get("bytes"):
+        raise CheckpointError(f"{path} is truncated or was overwritten: {len(data)} bytes, the sidecar says {meta.get('bytes')}")
+    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        raise CheckpointError(f"{path} is corrupt: its SHA-256 does not match the sidecar")
+    return data
+
+
+def read_sidecar(run_dir) -> dict:
+    return _read_json(Path(run_dir) / SIDECAR, FORMAT, f"no checkpoint in {run_dir}: {SIDECAR} is missing")
 
 
 def _shapes(tree, prefix=""):
@@ -87,14 +103,7 @@ def load(run_dir, target, *, config_hash: str | None = None, seeds=None):
     """Restore a pytree shaped like ``target`` from ``run_dir``; returns ``(state, sidecar)``."""
     run_dir = Path(run_dir)
     meta = read_sidecar(run_dir)
-    path = run_dir / DATA
-    if not path.exists():
-        raise CheckpointError(f"checkpoint data {path} is missing (the sidecar exists)")
-    data = path.read_bytes()
-    if len(data) != meta.get("bytes"):
-        raise CheckpointError(f"{path} is truncated or was overwritten: {len(data)} bytes, the sidecar says {meta.get('bytes')}")
-    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-        raise CheckpointError(f"{path} is corrupt: its SHA-256 does not match the sidecar")
+    data = _read_verified(run_dir / DATA, meta)
     if config_hash is not None and meta.get("config_hash") != config_hash:
         raise CheckpointError(
             f"checkpoint in {run_dir} was made with another config (hash {meta.get('config_hash')}, "
@@ -137,37 +146,21 @@ def save_snapshots(run_dir, snapshots: dict, *, config_hash: str, seeds) -> None
 
 def snapshot_iterations(run_dir) -> list[int]:
     """Iterations at which ``run_dir`` holds parameter snapshots (empty if it has none)."""
-    path = Path(run_dir) / SNAP_SIDECAR
-    if not path.exists():
+    if not (Path(run_dir) / SNAP_SIDECAR).exists():
         return []
     return list(_snapshot_meta(run_dir)["iterations"])
 
 
 def _snapshot_meta(run_dir) -> dict:
-    path = Path(run_dir) / SNAP_SIDECAR
-    try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path} is corrupt (not valid JSON: {exc})") from None
-    if meta.get("format") != SNAP_FORMAT:
-        raise CheckpointError(f"{path} has format {meta.get('format')!r}, expected {SNAP_FORMAT!r}")
-    return meta
+    return _read_json(Path(run_dir) / SNAP_SIDECAR, SNAP_FORMAT, f"no snapshots in {run_dir}: {SNAP_SIDECAR} is missing")
 
 
 def load_snapshots(run_dir) -> dict:
     """All snapshots of ``run_dir`` as ``{iteration: params}`` (nested dicts of numpy arrays)."""
     run_dir = Path(run_dir)
-    if not (run_dir / SNAP_SIDECAR).exists():
-        raise CheckpointError(f"no snapshots in {run_dir}: {SNAP_SIDECAR} is missing")
-    meta = _snapshot_meta(run_dir)
-    path = run_dir / SNAP_DATA
-    if not path.exists():
-        raise CheckpointError(f"snapshot data {path} is missing (the sidecar exists)")
-    data = path.read_bytes()
-    if len(data) != meta.get("bytes") or hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-        raise CheckpointError(f"{path} is corrupt or truncated: its size or SHA-256 does not match the sidecar")
+    data = _read_verified(run_dir / SNAP_DATA, _snapshot_meta(run_dir))
     try:
         raw = serialization.msgpack_restore(data)
     except Exception as exc:  # noqa: BLE001
-        raise CheckpointError(f"{path} is corrupt: msgpack decoding failed ({exc})") from None
+        raise CheckpointError(f"{run_dir / SNAP_DATA} is corrupt: msgpack decoding failed ({exc})") from None
     return {int(k): v for k, v in raw.items()}

@@ -66,10 +66,10 @@ def episode_explorer(run_dir, opponents, episodes: int = 64, title: str = ""):
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    from ismarl.replay import action_string, replay, snapshot_iterations
+    from ismarl.replay import action_string, replay, run_seeds, snapshot_iterations
 
     its = snapshot_iterations(run_dir)
-    _, seeds, _ = __import__("ismarl.evaluate", fromlist=["load_snapshots"]).load_snapshots(run_dir)
+    seeds = run_seeds(run_dir)
     seed_w = widgets.Dropdown(options=[(str(s), i) for i, s in enumerate(seeds)], value=0, description="seed")
     it_w = widgets.SelectionSlider(options=its, value=its[-1], description="iteration", continuous_update=False)
     opp_w = widgets.Dropdown(options=list(opponents), value=list(opponents)[0], description="co-player")

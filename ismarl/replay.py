@@ -41,6 +41,10 @@ def snapshot_iterations(run_dir) -> list[int]:
     return sorted(_snapshots(str(run_dir))[2])
 
 
+def run_seeds(run_dir) -> list[int]:
+    return list(_snapshots(str(run_dir))[1])
+
+
 def replay(run_dir, seed_index: int, iteration: int, opponent: str = "co-learner", episodes: int = 64,
            key: int = 0, learner: int = 0):
     """Play ``episodes`` episodes; returns the :class:`~ismarl.rollout.Trajectory` (side 0 = the learner)."""

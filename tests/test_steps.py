@@ -167,3 +167,18 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     assert e["held"] == pytest.approx(0.8) and e["final"] == pytest.approx(0.874)
     table = search_table([run])
     assert "| s4 | 1 | 500 | 32 / 256 | results/step1 |" in table and "| 0.90 | 0.95 |" in table
+
+
+def test_replay_errors_name_the_problem(tmp_path):
+    from ismarl.replay import replay
+
+    run = tmp_path / "s4"
+    assert main(["train", "step4", "--seeds", "2", "--out", str(run), *TINY, "--set", "snapshot_every=2"]) == 0
+    traj = replay(run, 1, 2, "co-learner", episodes=4)
+    assert traj.actions.shape == (2, 10, 4)
+    with pytest.raises(ValueError, match="no snapshot at iteration 3"):
+        replay(run, 0, 3)
+    with pytest.raises(ValueError, match="seed index 5"):
+        replay(run, 5, 2)
+    with pytest.raises(ValueError, match="no frozen co-player"):
+        replay(run, 0, 2, "frozen")
