@@ -220,11 +220,20 @@ def step3(preset: str = "cpu") -> ExperimentConfig:
     raise ValueError(f"unknown preset {preset!r}; choose 'fast', 'cpu' or 'paper'")
 
 
+STEP1_OPPONENT_ID_RUN = "results/step1_opponent_id"
+
+
 def step4(preset: str = "cpu", tabular_fraction: float = 0.5, opponent_id: bool = False,
           name: str = "step4") -> ExperimentConfig:
     """Step 4: two learners trained at the same time, each spending ``1 - tabular_fraction`` of
     its episodes against the other and the rest against fresh tabular agents (no identities, unless
-    ``opponent_id``: then z = the tabular agent's log-probabilities, zeros for the learner)."""
+    ``opponent_id``: then z = the tabular agent's log-probabilities, zeros for the learner).
+
+    At ``cpu`` scale the run is the second phase of two. The first, a warm-up against the tabular
+    part of the pool alone, is a Step-1 run (``results/step1``; ``results/step1_opponent_id`` with
+    the co-player's identity given); both learners start from it (seed i's learners from its seeds
+    i and i + 1). A pool without a tabular part has no warm-up: the no-tabular ablation starts from
+    scratch. Each ablation thus changes both phases, as it changes the whole run in the paper."""
     tab = _tabular_pool(preset, tabular_fraction)
     ll = 1.0 - tabular_fraction
     pools = tuple(((f"learner:{1 - i}", ll),) + tab if ll > 0 else tab for i in range(2))
@@ -236,17 +245,16 @@ def step4(preset: str = "cpu", tabular_fraction: float = 0.5, opponent_id: bool 
             chunk=100, checkpoint_every=2000, probe_every=2000,
         )
     if preset == "cpu":
-        # A warm start: both learners begin as the shipped Step-1 in-context learners (seed i's
-        # learners from Step-1 seeds i and i + 1), in place of the paper's long from-scratch phase,
-        # which did not produce in-context learners on this budget (results/step4_search/README.md).
-        # Full-return advantages (lambda = 1, as the paper's Step 4), standardized per co-player,
-        # a constant entropy bonus and a learning rate decaying over the run.
+        # The warm-up replaces the paper's long from-scratch phase, which did not produce in-context
+        # learners on this budget (results/step4_search/README.md). Full-return advantages (lambda = 1,
+        # as the paper's Step 4), standardized per co-player, a constant entropy bonus and a constant,
+        # small learning rate (faster ones reach cooperation sooner but do not hold it).
+        warm = () if not tab else (STEP1_OPPONENT_ID_RUN if opponent_id else STEP1_RUN,) * 2
         return ExperimentConfig(
             name=name, pools=pools, batch_size=256, iterations=3000, network=NetworkConfig(32, 32, use_z=opponent_id),
-            a2c=A2CConfig(learning_rate=1e-3, learning_rate_end=3e-4, lr_decay_iterations=3000,
-                          gae_lambda=1.0, td_lambda=1.0, entropy_coef=0.01,
+            a2c=A2CConfig(learning_rate=3e-4, gae_lambda=1.0, td_lambda=1.0, entropy_coef=0.01,
                           reward_scale=0.2, advantage_norm="standardize"),
-            init_from=(STEP1_RUN, STEP1_RUN), init_seed_offset=(0, 1),
+            init_from=warm, init_seed_offset=(0, 1) if warm else (),
             chunk=50, checkpoint_every=250, probe_every=250, snapshot_every=250,
         )
     if preset == "fast":
@@ -255,8 +263,16 @@ def step4(preset: str = "cpu", tabular_fraction: float = 0.5, opponent_id: bool 
     raise ValueError(f"unknown preset {preset!r}; choose 'fast', 'cpu' or 'paper'")
 
 
+def step1_opponent_id(preset: str = "cpu") -> ExperimentConfig:
+    """Step 1 with the co-player's identity given (z = its 10 log-probabilities): the warm-up of
+    the opponent-ID ablation of Step 4."""
+    cfg = step1(preset)
+    return cfg.replace(name="step1_opponent_id", network=dataclasses.replace(cfg.network, use_z=True))
+
+
 STEPS = {
     "step1": step1,
+    "step1_opponent_id": step1_opponent_id,
     "step2": step2,
     "step3": step3,
     "step4": step4,
