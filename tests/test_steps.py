@@ -167,6 +167,15 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     assert e["held"] == pytest.approx(0.8) and e["final"] == pytest.approx(0.874)
     table = search_table([run])
     assert "| s4 | 1 | 500 | 32 / 256 | results/step1 |" in table and "| 0.90 | 0.95 |" in table
+    # the outcome table adds fresh-episode evaluations where they exist
+    from ismarl.train.summary import outcome_table
+
+    assert outcome_table([run]).splitlines()[-1] == "| s4 | 0 | 0.90 | 1.00 | — | — |"
+    per_seed = {"seed": 0, "agent": {"coop": 0.93, "reward": 2.9}, "opponent": {"coop": 0.91, "reward": 2.95}}
+    (run / "evaluate_learners.json").write_text(json.dumps({"opponents": {"run:s4#1": {"per_seed": [per_seed]}}}))
+    (run / "evaluate.json").write_text(json.dumps({"opponents": {"random": {"per_seed": [
+        {"seed": 0, "agent": {"coop": 0.05, "reward": 1.01}}]}}}))
+    assert outcome_table([run]).splitlines()[-1] == "| s4 | 0 | 0.90 | 1.00 | 0.93 / 0.91 | 0.050 / 1.010 |"
 
 
 def test_replay_errors_name_the_problem(tmp_path):

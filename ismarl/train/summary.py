@@ -75,3 +75,31 @@ def search_table(run_dirs) -> str:
             f"{_fmt_schedule(a['entropy_coef'], a['entropy_coef_end'], a['entropy_decay_iterations'])} | "
             f"{ends} | {max(e['max'] for e in summ):.2f} | {probe} |")
     return "\n".join(lines)
+
+
+def outcome_table(run_dirs, threshold: float = 0.8) -> str:
+    """A markdown table, one row per run and seed: learner-vs-learner cooperation at the end of
+    training and whether it held (from ``metrics.jsonl``), then fresh-episode cooperation of both
+    learners with each other (``evaluate_learners.json``) and learner 1's cooperation and reward
+    against U(0, 1)^5 agents (``evaluate.json``), where those files exist."""
+    import json
+    from pathlib import Path
+
+    lines = [f"| run | seed | learner-vs-learner coop, end of training (mean of last 10%) | held >= {threshold:g} "
+             "(fraction of last 10%) | fresh episodes: coop learner 1 / learner 2 | vs U(0,1)^5: coop / reward |",
+             "|---|---|---|---|---|---|"]
+    for d in run_dirs:
+        d = Path(d)
+        ll, tab = {}, {}
+        if (d / "evaluate_learners.json").exists():
+            (_, r), = json.loads((d / "evaluate_learners.json").read_text())["opponents"].items()
+            ll = {e["seed"]: e for e in r["per_seed"]}
+        if (d / "evaluate.json").exists():
+            r = json.loads((d / "evaluate.json").read_text())["opponents"].get("random")
+            tab = {e["seed"]: e for e in r["per_seed"]} if r else {}
+        for e in learner_cooperation(d, threshold=threshold):
+            s = e["seed"]
+            fresh = f"{ll[s]['agent']['coop']:.2f} / {ll[s]['opponent']['coop']:.2f}" if s in ll else "—"
+            vs = f"{tab[s]['agent']['coop']:.3f} / {tab[s]['agent']['reward']:.3f}" if s in tab else "—"
+            lines.append(f"| {d.name} | {s} | {e['final']:.2f} | {e['held']:.2f} | {fresh} | {vs} |")
+    return "\n".join(lines)
