@@ -86,6 +86,30 @@ def test_frozen_and_init_from_with_seed_offset(tmp_path):
         initial_states(cfg.replace(init_seed_offset=(0,)), [0])
 
 
+def test_init_from_a_snapshot_iteration(tmp_path):
+    """``init_iteration`` starts from the source run's snapshot at that iteration, not its end."""
+    s2 = tmp_path / "s2"
+    assert main(["train", "step1", "--seeds", "2", "--out", str(s2), *TINY, "--set", "snapshot_every=2"]) == 0
+    snaps = checkpoint.load_snapshots(s2)
+    base = get_config("step3", "fast").replace(horizon=10, batch_size=8, iterations=2,
+                                               network=type(get_config("step3", "fast").network)(8, 4),
+                                               init_from=(str(s2), str(s2)), init_seed_offset=(0, 1))
+    assert base.replace(init_iteration=0).hash() == base.hash()  # the default stays out of the hash
+    assert base.replace(init_iteration=2).hash() != base.hash()
+    states = initial_states(base.replace(init_iteration=2), [0, 1])
+    end = initial_states(base, [0, 1])
+    for i in range(2):
+        for learner, off in ((0, 0), (1, 1)):
+            for a, b in zip(jax.tree_util.tree_leaves(states.params), jax.tree_util.tree_leaves(snaps[2])):
+                np.testing.assert_array_equal(np.asarray(a[i, learner]), np.asarray(b[(i + off) % 2, 0]))
+    assert any(not np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(states.params),
+                                                        jax.tree_util.tree_leaves(end.params)))
+    with pytest.raises(ValueError, match="init_iteration 3: .* snapshots at \\[0, 2, 4\\]"):
+        initial_states(base.replace(init_iteration=3), [0, 1])
+    with pytest.raises(ValueError, match="init_iteration must be >= 0"):
+        base.replace(init_iteration=-1)
+
+
 def test_conditional_cooperation_recovers_tabular_strategies():
     """Against each other, two fixed memory-1 strategies' conditional rates are their own entries."""
     p = jnp.array([0.9, 0.8, 0.2, 0.6, 0.3])
@@ -167,6 +191,12 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     assert e["held"] == pytest.approx(0.8) and e["final"] == pytest.approx(0.874)
     table = search_table([run])
     assert "| s4 | 1 | 500 | 32 / 256 | results/step1 |" in table and "| 0.90 | 0.95 |" in table
+    # another match of the run: the learner against its tabular co-players (both sides averaged)
+    (e,) = learner_cooperation(run, tail=0.2, match="learner:0_vs_random")
+    assert e["final"] == pytest.approx(0.275) and e["held"] == 0.0
+    assert "| 0.28 | 0.28 |" in search_table([run], match="learner:0_vs_random")
+    with pytest.raises(ValueError, match="has no match 'learner:0_vs_frozen:0'"):
+        learner_cooperation(run, match="learner:0_vs_frozen:0")
     # the outcome table adds fresh-episode evaluations where they exist
     from ismarl.train.summary import outcome_table
 

@@ -75,6 +75,7 @@ class ExperimentConfig:
     frozen: tuple[str, ...] = ()  # run directories of frozen co-players ("frozen:j")
     init_from: tuple[str | None, ...] = ()  # per learner: run directory to start from, or None
     init_seed_offset: tuple[int, ...] = ()  # per learner: seed i starts from that run's seed i + offset
+    init_iteration: int = 0  # start from the init_from runs' snapshot at this iteration; 0 = their final checkpoint
     chunk: int = 50  # iterations per compiled call (metrics are logged once per chunk)
     checkpoint_every: int = 500  # a multiple of chunk
     probe_every: int = 500  # behavioural probes (TFT/ALLC/ALLD); 0 = never
@@ -89,6 +90,8 @@ class ExperimentConfig:
     def __post_init__(self):
         if not self.pools:
             raise ValueError("an experiment needs at least one learner (one pool)")
+        if self.init_iteration < 0:
+            raise ValueError(f"init_iteration must be >= 0, got {self.init_iteration}")
         if self.chunk <= 0 or any(v % self.chunk for v in (self.checkpoint_every, self.probe_every, self.snapshot_every)):
             raise ValueError("checkpoint_every, probe_every and snapshot_every must be multiples of chunk")
 
@@ -102,8 +105,9 @@ class ExperimentConfig:
         d = self.to_dict()
         for k in ("iterations", "checkpoint_every", "probe_every", "probe_episodes", "probes", "snapshot_every"):
             d.pop(k)
-        if not d["init_seed_offset"]:  # fields added later stay out of the hash at their default
-            d.pop("init_seed_offset")
+        for k in ("init_seed_offset", "init_iteration"):  # fields added later stay out of the hash at their default
+            if not d[k]:
+                d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **kw) -> "ExperimentConfig":

@@ -39,12 +39,19 @@ def state_template(cfg: ExperimentConfig, seeds) -> a2c.TrainState:
     return _stack([a2c.init_state(cfg, s) for s in seeds])
 
 
-def _load_params_per_seed(run_dir, n_seeds: int, learner: int | None = None, offset: int = 0):
-    """Parameters of a finished run, one per seed of this run (seed i takes the other run's seed
-    (i + offset) modulo its seed count); returns ``(network config, params with leading seed axis)``."""
-    from ismarl.evaluate import load_run
+def _load_params_per_seed(run_dir, n_seeds: int, learner: int | None = None, offset: int = 0, iteration: int = 0):
+    """Parameters of a finished run (its snapshot at ``iteration``, or its final checkpoint when
+    ``iteration`` is 0), one per seed of this run (seed i takes the other run's seed (i + offset)
+    modulo its seed count); returns ``(network config, params with leading seed axis)``."""
+    from ismarl.evaluate import load_run, load_snapshots
 
-    cfg, _, params, _ = load_run(run_dir)
+    if iteration:
+        cfg, _, snaps = load_snapshots(run_dir)
+        if iteration not in snaps:
+            raise ValueError(f"init_iteration {iteration}: {run_dir} has snapshots at {sorted(snaps)} only")
+        params = snaps[iteration]
+    else:
+        cfg, _, params, _ = load_run(run_dir)
     n = jax.tree_util.tree_leaves(params)[0].shape[0]
     idx = (jnp.arange(n_seeds) + offset) % n
     p = jax.tree_util.tree_map(lambda x: x[idx], params)  # (S, L, ...)
@@ -65,7 +72,7 @@ def initial_states(cfg: ExperimentConfig, seeds):
         for i, src in enumerate(cfg.init_from):
             if src is None:
                 continue
-            net, p = _load_params_per_seed(src, len(seeds), learner=0, offset=offsets[i])
+            net, p = _load_params_per_seed(src, len(seeds), learner=0, offset=offsets[i], iteration=cfg.init_iteration)
             if (net.hidden, net.embed) != (cfg.network.hidden, cfg.network.embed) or (net.use_z and not cfg.network.use_z):
                 raise ValueError(f"init_from {src}: network {net} differs from this run's {cfg.network}")
             # a network without the z input can start a run that has one: z's embedding keeps its

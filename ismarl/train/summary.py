@@ -15,23 +15,25 @@ def _series(rows, seed, match, quantity):
     return np.array([d["iteration"] for d in r]), np.array([d["matches"][match][quantity] for d in r], float)
 
 
-def learner_cooperation(run_dir, tail: float = 0.1, threshold: float = 0.8, rows=None) -> list[dict]:
+def learner_cooperation(run_dir, tail: float = 0.1, threshold: float = 0.8, rows=None,
+                        match: str = LEARNER_MATCH) -> list[dict]:
     """Per seed: learner-vs-learner cooperation (mean of both learners) at the end (mean of the last
     ``tail`` fraction of training), its maximum and where it was reached, the fraction of the last
     ``tail`` at or above ``threshold`` ("held"), and the same-period cooperation and reward against
-    the U(0, 1)^5 tabular agents if the run has them."""
+    the U(0, 1)^5 tabular agents if the run has them. ``match`` picks another match of the run
+    (e.g. ``"learner:0_vs_frozen:0"``: a learner and a frozen co-player, both sides averaged)."""
     rows = read_metrics(run_dir, "train") if rows is None else rows
     out = []
     for seed in sorted({d["seed"] for d in rows}):
-        its, coop = _series(rows, seed, LEARNER_MATCH, "coop")
+        its, coop = _series(rows, seed, match, "coop")
         if not len(its):
-            raise ValueError(f"{run_dir} has no learner-vs-learner match ({LEARNER_MATCH})")
+            raise ValueError(f"{run_dir} has no match {match!r}")
         both = coop.mean(axis=1)
         k = max(1, int(round(tail * len(both))))
         entry = {"seed": seed, "iterations": int(its[-1]), "final": float(both[-k:].mean()),
                  "max": float(both.max()), "argmax": int(its[both.argmax()]),
                  "held": float((both[-k:] >= threshold).mean()),
-                 "final_reward": float(_series(rows, seed, LEARNER_MATCH, "reward")[1][-k:].mean())}
+                 "final_reward": float(_series(rows, seed, match, "reward")[1][-k:].mean())}
         tab = "learner:0_vs_random"
         if any(tab in d["matches"] for d in rows):
             _, tc = _series(rows, seed, tab, "coop")
@@ -46,10 +48,11 @@ def _fmt_schedule(start, end, steps):
     return f"{start:g}" if end is None or not steps else f"{start:g}→{end:g}/{steps}"
 
 
-def search_table(run_dirs) -> str:
+def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
     """A markdown table of several runs of a search: their settings (from ``config.json``) and
-    outcomes (from ``metrics.jsonl``): learner-vs-learner cooperation at the end and at its
-    maximum, and the last probes of learner 1 (cooperation in rounds 40-60 with TFT, ALLC, ALLD)."""
+    outcomes (from ``metrics.jsonl``): cooperation in ``match`` (learner vs learner by default) at
+    the end and at its maximum, and the last probes of learner 1 (cooperation in rounds 40-60 with
+    TFT, ALLC, ALLD)."""
     import json
     from pathlib import Path
 
@@ -60,7 +63,7 @@ def search_table(run_dirs) -> str:
         d = Path(d)
         c = json.loads((d / "config.json").read_text())["config"]
         a = c["a2c"]
-        summ = learner_cooperation(d)
+        summ = learner_cooperation(d, match=match)
         probes = read_metrics(d, "probe")
         last = [p for p in probes if p["iteration"] == max(q["iteration"] for q in probes)] if probes else []
         probe = " ; ".join(f"{p['probe']['tft']['coop_40_60']:.2f} / {p['probe']['allc']['coop']:.2f} / "
