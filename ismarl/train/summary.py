@@ -56,7 +56,7 @@ def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
     import json
     from pathlib import Path
 
-    lines = ["| run | seeds | iterations | GRU / batch | start | tabular pool | lr | λ | adv. | reward scale | entropy | "
+    lines = ["| run | seeds | iterations | GRU / batch | start | other co-players | lr | λ | adv. | reward scale | entropy | "
              "end coop (per seed) | max coop | last probe TFT / ALLC / ALLD |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for d in run_dirs:
@@ -68,8 +68,12 @@ def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
         last = [p for p in probes if p["iteration"] == max(q["iteration"] for q in probes)] if probes else []
         probe = " ; ".join(f"{p['probe']['tft']['coop_40_60']:.2f} / {p['probe']['allc']['coop']:.2f} / "
                            f"{p['probe']['alld']['coop_40_60']:.2f}" for p in last)
-        tab = ", ".join(f"{s} {w:g}" for s, w in c["pools"][0] if not s.startswith("learner")) or "none"
+        frozen = c.get("frozen") or []
+        named = lambda s: f"{s} ({frozen[int(s.split(':')[1])]})" if s.startswith("frozen:") and int(s.split(":")[1]) < len(frozen) else s
+        tab = ", ".join(f"{named(s)} {w:g}" for s, w in c["pools"][0] if not s.startswith("learner")) or "none"
         start = ", ".join(sorted({x for x in (c.get("init_from") or []) if x})) or "scratch"
+        if c.get("init_iteration") and start != "scratch":
+            start += f" @ {c['init_iteration']}"
         ends = ", ".join(f"{e['final']:.2f}" for e in summ)
         lines.append(
             f"| {d.name} | {len(summ)} | {summ[0]['iterations']} | {c['network']['hidden']} / {c['batch_size']} | {start} | {tab} | "
