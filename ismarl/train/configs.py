@@ -225,6 +225,20 @@ def step3(preset: str = "cpu") -> ExperimentConfig:
 
 
 STEP1_OPPONENT_ID_RUN = "results/step1_opponent_id"
+STEP2_MIXED_RUN = "results/step2_mixed"
+
+
+def step2_mixed(preset: str = "cpu") -> ExperimentConfig:
+    """Step 2 beyond the paper: the exploiter spends half of its episodes against the Fixed-ICL and
+    half against fresh tabular agents (the tabular part of Step 4's pool), so it learns to extort
+    while it stays an in-context best-responder. Everything else is :func:`step2`."""
+    return step2(preset).replace(name="step2_mixed", pools=((("frozen:0", 0.5),) + _tabular_pool(preset, 0.5),))
+
+
+def step3_mixed(preset: str = "cpu") -> ExperimentConfig:
+    """Step 3 between two :func:`step2_mixed` exploiters (seed i's learners from its seeds i and
+    i + 1); everything else is :func:`step3`."""
+    return step3(preset).replace(name="step3_mixed", init_from=(STEP2_MIXED_RUN, STEP2_MIXED_RUN))
 
 
 def step4(preset: str = "cpu", tabular_fraction: float = 0.5, opponent_id: bool = False,
@@ -279,6 +293,8 @@ STEPS = {
     "step1_opponent_id": step1_opponent_id,
     "step2": step2,
     "step3": step3,
+    "step2_mixed": step2_mixed,
+    "step3_mixed": step3_mixed,
     "step4": step4,
     "step4_opponent_id": lambda preset="cpu": step4(preset, opponent_id=True, name="step4_opponent_id"),
     "step4_no_tabular": lambda preset="cpu": step4(preset, tabular_fraction=0.0, name="step4_no_tabular"),
