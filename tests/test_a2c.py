@@ -1,5 +1,7 @@
 """A2C pieces against reference loops, the generic learner/pool config, and a tiny training run."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -84,3 +86,17 @@ def test_presets_and_overrides():
     assert cfg.hash() != get_config("step1", "fast").hash()
     with pytest.raises(ValueError, match="unknown field"):
         apply_overrides(cfg, ["a2c.entropy=0.1"])
+
+
+def test_entropy_schedule_with_a_delayed_start():
+    """The bonus stays at its start value until ``entropy_decay_start``, then decays linearly; the
+    delay's default stays out of the config hash (runs made before it keep their hash)."""
+    ts = np.array([0, 100, 150, 200, 250, 1000])
+    got = np.array([float(a2c.linear_schedule(0.01, 0.002, 100, t, 150)) for t in ts])
+    np.testing.assert_allclose(got, [0.01, 0.01, 0.01, 0.006, 0.002, 0.002], rtol=1e-6)
+    np.testing.assert_allclose(float(a2c.linear_schedule(0.01, None, 100, 500, 150)), 0.01)
+    base = get_config("step4", "fast")
+    assert base.replace(a2c=dataclasses.replace(base.a2c, entropy_decay_start=0)).hash() == base.hash()
+    assert base.replace(a2c=dataclasses.replace(base.a2c, entropy_decay_start=5)).hash() != base.hash()
+    with pytest.raises(ValueError, match="entropy_decay_start"):
+        A2CConfig(entropy_decay_start=-1)

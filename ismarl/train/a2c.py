@@ -117,10 +117,11 @@ def normalize_advantages(adv, segments, mode: str, per_segment: bool):
     return jnp.concatenate(parts, axis=1)
 
 
-def linear_schedule(start: float, end: float | None, steps: int, t):
+def linear_schedule(start: float, end: float | None, steps: int, t, delay: int = 0):
+    """``start`` until iteration ``delay``, then linear to ``end`` over ``steps`` iterations."""
     if end is None or steps <= 0:
         return jnp.asarray(start, jnp.float32)
-    frac = jnp.clip(t / steps, 0.0, 1.0)
+    frac = jnp.clip((t - delay) / steps, 0.0, 1.0)
     return jnp.asarray(start + (end - start) * frac, jnp.float32)
 
 
@@ -195,7 +196,8 @@ def make_iteration(cfg: ExperimentConfig, frozen_networks=()):
             coop = 1.0 - traj.actions.astype(jnp.float32)
             metrics[match.name] = {"reward": traj.rewards.mean(axis=(1, 2)), "coop": coop.mean(axis=(1, 2))}
 
-        ent_coef = linear_schedule(a2c.entropy_coef, a2c.entropy_coef_end, a2c.entropy_decay_iterations, state.iteration)
+        ent_coef = linear_schedule(a2c.entropy_coef, a2c.entropy_coef_end, a2c.entropy_decay_iterations,
+                                   state.iteration, a2c.entropy_decay_start)
 
         def total_loss(params):
             total, diags = 0.0, []

@@ -32,7 +32,8 @@ class A2CConfig:
     ``advantage_norm``: ``"none"``, ``"center"`` (subtract the batch mean) or ``"standardize"``
     (also divide by the std); with ``per_coplayer_norm`` the statistics are taken separately for
     each co-player of the pool. ``entropy_coef`` decays linearly to ``entropy_coef_end`` over
-    ``entropy_decay_iterations`` (0 = constant); ``learning_rate`` likewise to ``learning_rate_end``.
+    ``entropy_decay_iterations`` (0 = constant), starting at iteration ``entropy_decay_start``;
+    ``learning_rate`` likewise to ``learning_rate_end``.
     """
 
     learning_rate: float = 5e-3
@@ -45,6 +46,7 @@ class A2CConfig:
     entropy_coef: float = 0.001
     entropy_coef_end: float | None = None
     entropy_decay_iterations: int = 0
+    entropy_decay_start: int = 0
     reward_scale: float = 0.2
     advantage_norm: str = "center"
     per_coplayer_norm: bool = True
@@ -59,6 +61,9 @@ class A2CConfig:
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {v}")
+        for name in ("entropy_decay_iterations", "entropy_decay_start", "lr_decay_iterations"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +113,8 @@ class ExperimentConfig:
         for k in ("init_seed_offset", "init_iteration"):  # fields added later stay out of the hash at their default
             if not d[k]:
                 d.pop(k)
+        if not d["a2c"]["entropy_decay_start"]:
+            d["a2c"].pop("entropy_decay_start")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **kw) -> "ExperimentConfig":

@@ -44,8 +44,10 @@ def learner_cooperation(run_dir, tail: float = 0.1, threshold: float = 0.8, rows
     return out
 
 
-def _fmt_schedule(start, end, steps):
-    return f"{start:g}" if end is None or not steps else f"{start:g}→{end:g}/{steps}"
+def _fmt_schedule(start, end, steps, delay=0):
+    if end is None or not steps:
+        return f"{start:g}"
+    return f"{start:g}→{end:g}/{steps}" + (f" from {delay}" if delay else "")
 
 
 def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
@@ -79,7 +81,7 @@ def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
             f"| {d.name} | {len(summ)} | {summ[0]['iterations']} | {c['network']['hidden']} / {c['batch_size']} | {start} | {tab} | "
             f"{_fmt_schedule(a['learning_rate'], a['learning_rate_end'], a['lr_decay_iterations'])} | {a['gae_lambda']:g} | "
             f"{a['advantage_norm']} | {a['reward_scale']:g} | "
-            f"{_fmt_schedule(a['entropy_coef'], a['entropy_coef_end'], a['entropy_decay_iterations'])} | "
+            f"{_fmt_schedule(a['entropy_coef'], a['entropy_coef_end'], a['entropy_decay_iterations'], a.get('entropy_decay_start', 0))} | "
             f"{ends} | {max(e['max'] for e in summ):.2f} | {probe} |")
     return "\n".join(lines)
 
