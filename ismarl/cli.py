@@ -1,4 +1,5 @@
-"""Command line: ``python -m ismarl train STEP ...`` and ``python -m ismarl evaluate RUN_DIR ...``."""
+"""Command line: ``python -m ismarl train STEP ...``, ``python -m ismarl reproduce ...`` (a chain of
+steps into one directory) and ``python -m ismarl evaluate RUN_DIR ...``."""
 
 from __future__ import annotations
 
@@ -39,6 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--manifest", action="store_true", help="write manifest.json (provenance) into --out when done")
 
+    r = sub.add_parser("reproduce", help="train a chain of experiments into OUT/<experiment>, each built on the "
+                       "chain's own earlier runs (skips finished runs, resumes partial ones)")
+    r.add_argument("--scale", default=None, help="preset: fast, cpu or paper/gpu (default: ISMARL_SCALE or cpu)")
+    r.add_argument("--seeds", type=_parse_seeds, default=[0], help="number of seeds (0..n-1) or a comma list (default 1)")
+    r.add_argument("--out", required=True, help="chain directory; experiment X goes to OUT/X")
+    r.add_argument("--steps", default="paper",
+                   help="comma list of experiments, 'paper' (Steps 1-4 and both ablations, the default) or 'all'; "
+                        "the runs they build on are added")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a field in every experiment")
+    r.add_argument("--dry-run", action="store_true", help="print the plan (experiment, iterations, what it builds on) and stop")
+    r.add_argument("--no-progress", action="store_true")
+
     e = sub.add_parser("evaluate", help="in-episode behaviour of a trained run against co-players",
                        epilog=EVALUATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("run", help="run directory (holding checkpoint.msgpack/.json)")
@@ -73,6 +86,23 @@ def main(argv=None) -> int:
         if args.manifest:
             write_manifest(args.out, wall_time_s=time.time() - t0, experiment=cfg.name, seeds=args.seeds,
                            config_hash=cfg.hash(), resumed=args.resume)
+        return 0
+    if args.command == "reproduce":
+        from ismarl.scale import preset_name
+        from ismarl.train import chain
+
+        preset = preset_name(args.scale)
+        names = {"paper": list(chain.PAPER), "all": list(chain.ORDER)}.get(args.steps.strip())
+        if names is None:
+            names = [s.strip() for s in args.steps.split(",") if s.strip()]
+        steps = chain.resolve(names, preset)
+        if args.dry_run:
+            for step, cfg, run_dir in chain.plan(steps, preset, args.out, args.set):
+                builds_on = ", ".join(list(cfg.frozen) + [p for p in cfg.init_from if p]) or "-"
+                state = "finished" if chain.is_finished(run_dir, cfg) else "to train"
+                print(f"{step:>20}  {cfg.iterations:>7} iterations  batch {cfg.batch_size:>5}  builds on: {builds_on}  ({state})")
+            return 0
+        chain.run_chain(steps, preset, args.seeds, args.out, overrides=args.set, progress=not args.no_progress)
         return 0
     if args.command == "evaluate":
         specs = [s.strip() for s in args.opponents.split(",") if s.strip()]

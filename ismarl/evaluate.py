@@ -13,6 +13,7 @@ prints (or with ``--out FILE`` writes) one JSON object:
         SPEC: {                                 # "tft", "random", "0.9:0.8:0.1:0.7:0.2", "run:OTHER"
           "oracle_reward": float or null,       # best response's per-round reward (exact, mean over
                                                 #   the episodes' tabular co-players; null for networks)
+          "oracle_coop": float or null,         # the best response's cooperation rate against them (exact)
           "alld_reward": float or null,         # always-defect's exact per-round reward against them
           "per_seed": [                         # one entry per seed, same order as "seeds"
             {"seed": s,
@@ -48,7 +49,7 @@ import numpy as np
 from ismarl import checkpoint
 from ismarl.agents import network_player
 from ismarl.env import make_params
-from ismarl.oracle import best_response_value, fixed_strategy_value
+from ismarl.oracle import best_response_cooperation, best_response_value, fixed_strategy_value
 from ismarl.pools import make_player, parse_spec
 from ismarl.rollout import play_match
 from ismarl.train.configs import ExperimentConfig, from_dict
@@ -143,7 +144,7 @@ def evaluate_run(run_dir, opponents, episodes: int = 1000, learner: int = 0, opp
            "opponents": {}}
     for j, spec in enumerate(specs):
         per_seed = []
-        oracle = alld = None
+        oracle = alld = oracle_coop = None
         for si, seed in enumerate(seeds):
             p = jax.tree_util.tree_map(lambda x: x[si, learner], params)
             opp = None
@@ -162,6 +163,7 @@ def evaluate_run(run_dir, opponents, episodes: int = 1000, learner: int = 0, opp
                     s = np.asarray(strat, np.float64)
                     oracle = float(best_response_value(s, cfg.horizon).mean())
                     alld = float(fixed_strategy_value(np.zeros(5), s, cfg.horizon).mean())
+                    oracle_coop = float(best_response_cooperation(s, cfg.horizon).mean())
                 ok = abs(oracle) > 1e-9
                 entry["agent_over_oracle"] = entry["agent"]["reward"] / oracle if ok else None
                 entry["alld_over_oracle"] = alld / oracle if ok else None
@@ -179,7 +181,8 @@ def evaluate_run(run_dir, opponents, episodes: int = 1000, learner: int = 0, opp
         if oracle is not None and abs(oracle) > 1e-9:
             mean["agent_over_oracle"] = mean["agent_reward"] / oracle
             mean["alld_over_oracle"] = alld / oracle
-        out["opponents"][spec] = {"oracle_reward": oracle, "alld_reward": alld, "per_seed": per_seed, "mean": mean}
+        out["opponents"][spec] = {"oracle_reward": oracle, "oracle_coop": oracle_coop, "alld_reward": alld,
+                                  "per_seed": per_seed, "mean": mean}
     return out
 
 

@@ -82,6 +82,7 @@ def test_evaluate_json_layout(runs, capsys):
     assert list(out["opponents"]) == ["tft", "random", "0.9:0.8:0.1:0.7:0.2"]
     for spec, r in out["opponents"].items():
         assert r["oracle_reward"] is not None and r["alld_reward"] is not None
+        assert 0.0 <= r["oracle_coop"] <= 1.0
         assert [e["seed"] for e in r["per_seed"]] == [0, 1]
         for e in r["per_seed"]:
             for side in ("agent", "opponent"):
@@ -93,3 +94,4 @@ def test_evaluate_json_layout(runs, capsys):
     out = json.loads(capsys.readouterr().out)
     (spec,) = out["opponents"]
     assert spec.startswith("run:") and out["opponents"][spec]["oracle_reward"] is None
+    assert out["opponents"][spec]["oracle_coop"] is None

@@ -6,7 +6,7 @@ import pytest
 from ismarl import strategies
 from ismarl.analytic import expected_payoffs
 from ismarl.games import ipd
-from ismarl.oracle import best_response, best_response_value, fixed_strategy_value
+from ismarl.oracle import best_response, best_response_cooperation, best_response_value, fixed_strategy_value
 
 
 def test_best_response_to_tft_is_cooperate_then_defect_last_round():
@@ -64,3 +64,49 @@ def test_dp_policy_achieves_its_value():
                 np.add.at(new, (np.arange(50), 1 + 2 * a + b), w)
         dist = new
     np.testing.assert_allclose(total / T, value, atol=1e-12)
+
+
+def test_best_response_cooperation_exact_cases():
+    # TFT: cooperate in rounds 1-99, defect in the last; ALLC and ALLD: never cooperate
+    assert best_response_cooperation(np.asarray(strategies.named("tft"))) == pytest.approx(0.99, abs=1e-12)
+    assert best_response_cooperation(np.ones(5)) == pytest.approx(0.0)
+    assert best_response_cooperation(np.zeros(5)) == pytest.approx(0.0)
+    assert best_response_cooperation(np.ones((3, 5)), horizon=7).shape == (3,)
+
+
+def test_best_response_cooperation_matches_monte_carlo():
+    """Play the DP policy against sampled memory-1 co-players and count its C's."""
+    rng = np.random.default_rng(3)
+    q = rng.uniform(size=(40, 5))
+    T, n = 30, 4000
+    _, coop = best_response(q, horizon=T)
+    exact = best_response_cooperation(q, horizon=T)
+    qs = q[:, [0, 1, 3, 2, 4]]
+    obs = np.zeros((40, n), int)
+    count = np.zeros((40, n))
+    rows = np.arange(40)[:, None]
+    for t in range(T):
+        a = np.where(coop[rows, t, obs], 0, 1)  # 0 = C
+        b = (rng.uniform(size=(40, n)) >= qs[rows, obs]).astype(int)
+        count += a == 0
+        obs = 1 + 2 * a + b
+    frac = count / T
+    se = frac.std(axis=1) / np.sqrt(n)
+    assert np.all(np.abs(frac.mean(axis=1) - exact) <= 5 * se + 1e-9)
+
+
+def test_best_response_cooperation_against_random_pool():
+    q = np.random.default_rng(4).uniform(size=(20_000, 5))
+    c = best_response_cooperation(q)
+    # the exact best response to U(0,1)^5 agents mostly defects: about 8% C at T = 100
+    assert 0.05 < c.mean() < 0.12
+    assert np.all((c >= 0) & (c <= 1))
+
+
+def test_best_response_cooperation_rejects_bad_input():
+    with pytest.raises(ValueError, match="q"):
+        best_response_cooperation(np.full(5, 1.5))
+    with pytest.raises(ValueError):
+        best_response_cooperation(np.ones(4))
+    with pytest.raises(ValueError, match="horizon"):
+        best_response_cooperation(np.ones(5), horizon=0)

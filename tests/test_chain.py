@@ -1,0 +1,80 @@
+"""One command for a whole chain of experiments: order, relocation, skip, resume and errors."""
+
+import json
+
+import pytest
+
+from ismarl import checkpoint
+from ismarl.cli import main
+from ismarl.train import chain
+from ismarl.train.configs import STEPS, get_config
+
+TINY = ["horizon=10", "batch_size=8", "network.hidden=8", "network.embed=4", "chunk=2", "checkpoint_every=2",
+        "probe_every=2", "probe_episodes=8", "iterations=4"]
+
+
+@pytest.mark.parametrize("preset", ["fast", "cpu", "paper"])
+def test_every_experiment_comes_after_what_it_builds_on(preset):
+    for step in STEPS:
+        deps = chain.dependencies(get_config(step, preset))
+        assert all(chain.ORDER.index(d) < chain.ORDER.index(step) for d in deps), (step, deps)
+    assert chain.resolve(["step3"], preset) == ["step1", "step2", "step3"]
+    cpu_step4 = chain.resolve(["step4_opponent_id"], "cpu")
+    assert cpu_step4 == ["step1_opponent_id", "step4_opponent_id"]
+
+
+def test_relocate_points_at_the_chain(tmp_path):
+    cfg = chain.relocate(get_config("step3", "cpu"), tmp_path)
+    assert cfg.init_from == (str(tmp_path / "step2"),) * 2
+    cfg = chain.relocate(get_config("step2", "paper"), tmp_path)
+    assert cfg.frozen == (str(tmp_path / "step1"),)
+
+
+def test_chain_trains_skips_and_resumes(tmp_path, capsys):
+    out = tmp_path / "chain"
+    args = ["reproduce", "--scale", "fast", "--seeds", "2", "--out", str(out), "--steps", "step3", "--no-progress"]
+    for a in TINY:
+        args += ["--set", a]
+    assert main(args) == 0
+    for step in ("step1", "step2", "step3"):
+        meta = checkpoint.read_sidecar(out / step)
+        assert meta["iteration"] == 4 and meta["seeds"] == [0, 1]
+        assert json.loads((out / step / "manifest.json").read_text())["experiment"] == step
+    assert checkpoint.read_sidecar(out / "step2")["config"]["frozen"] == [str(out / "step1")]
+    assert checkpoint.read_sidecar(out / "step3")["config"]["init_from"] == [str(out / "step2")] * 2
+    step3_bytes = (out / "step3" / "checkpoint.msgpack").read_bytes()
+    capsys.readouterr()
+    # a second call skips every finished run
+    assert main(args) == 0
+    assert capsys.readouterr().out.count("skipped") == 3
+    # an interrupted run is resumed to the same result
+    (out / "step3" / "checkpoint.msgpack").unlink()
+    (out / "step3" / "checkpoint.json").unlink()
+    overrides = TINY
+    cfg = chain.plan(["step3"], "fast", out, overrides)[0][1]
+    from ismarl.train.loop import train
+
+    train(cfg, [0, 1], out / "step3", resume=True, stop_at=2, progress=False)
+    assert checkpoint.read_sidecar(out / "step3")["iteration"] == 2
+    done = chain.run_chain(["step3"], "fast", [0, 1], out, overrides=overrides, progress=False, log=lambda *a: None)
+    assert done == [("step3", "resumed")]
+    assert (out / "step3" / "checkpoint.msgpack").read_bytes() == step3_bytes
+    # the dry run shows the plan without training
+    capsys.readouterr()
+    assert main(["reproduce", "--scale", "fast", "--out", str(out), "--steps", "step3", "--dry-run"] +
+                sum([["--set", a] for a in TINY], [])) == 0
+    assert capsys.readouterr().out.count("finished") == 3
+
+
+def test_chain_errors_name_the_problem(tmp_path):
+    with pytest.raises(ValueError, match="unknown experiment"):
+        chain.resolve(["step9"])
+    with pytest.raises(ValueError, match="builds on step2"):
+        chain.plan(["step3"], "fast", tmp_path)
+    with pytest.raises(ValueError, match="cannot place"):
+        chain.dependencies(get_config("step2", "fast").replace(frozen=("elsewhere/run",)))
+    out = tmp_path / "c"
+    assert main(["reproduce", "--scale", "fast", "--seeds", "1", "--out", str(out), "--steps", "step1", "--no-progress"]
+                + sum([["--set", a] for a in TINY], [])) == 0
+    with pytest.raises(ValueError, match="holds seeds"):
+        chain.run_chain(["step1"], "fast", [0, 1], out, overrides=TINY, progress=False, log=lambda *a: None)
