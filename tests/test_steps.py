@@ -181,12 +181,14 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     for it, coop in enumerate([0.1, 0.5, 0.9, 0.85, 0.95, 0.7, 0.9, 0.92, 0.95, 0.9]):
         lines.append({"kind": "train", "iteration": 50 * (it + 1), "seed": 0, "wall_s": 1.0, "entropy_coef": 0.01,
                       "matches": {"learner:0_vs_learner:1": {"reward": [coop, coop], "coop": [coop, coop]},
-                                  "learner:0_vs_random": {"reward": [1.0, -0.5], "coop": [0.05, 0.5]}},
+                                  "learner:0_vs_random": {"reward": [1.0, -0.5], "coop": [0.05, 0.5]},
+                                  "learner:1_vs_random": {"reward": [0.9, -0.4], "coop": [0.15, 0.4]}},
                       "learners": {}})
     (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     (e,) = learner_cooperation(run, tail=0.2)
     assert e["final"] == pytest.approx(0.925) and e["max"] == pytest.approx(0.95) and e["argmax"] == 250
     assert e["held"] == 1.0 and e["tabular_coop"] == pytest.approx(0.05)
+    assert e["tabular_coop_2"] == pytest.approx(0.15) and e["tabular_reward_2"] == pytest.approx(0.9)
     (e,) = learner_cooperation(run, tail=0.5)  # the last five points: 0.7, 0.9, 0.92, 0.95, 0.9
     assert e["held"] == pytest.approx(0.8) and e["final"] == pytest.approx(0.874)
     table = search_table([run])

@@ -20,7 +20,8 @@ def learner_cooperation(run_dir, tail: float = 0.1, threshold: float = 0.8, rows
     """Per seed: learner-vs-learner cooperation (mean of both learners) at the end (mean of the last
     ``tail`` fraction of training), its maximum and where it was reached, the fraction of the last
     ``tail`` at or above ``threshold`` ("held"), and the same-period cooperation and reward against
-    the U(0, 1)^5 tabular agents if the run has them. ``match`` picks another match of the run
+    the U(0, 1)^5 tabular agents if the run has them (``tabular_coop``/``tabular_reward`` for
+    learner 1, with the suffix ``_2`` for learner 2). ``match`` picks another match of the run
     (e.g. ``"learner:0_vs_frozen:0"``: a learner and a frozen co-player, both sides averaged)."""
     rows = read_metrics(run_dir, "train") if rows is None else rows
     out = []
@@ -34,12 +35,12 @@ def learner_cooperation(run_dir, tail: float = 0.1, threshold: float = 0.8, rows
                  "max": float(both.max()), "argmax": int(its[both.argmax()]),
                  "held": float((both[-k:] >= threshold).mean()),
                  "final_reward": float(_series(rows, seed, match, "reward")[1][-k:].mean())}
-        tab = "learner:0_vs_random"
-        if any(tab in d["matches"] for d in rows):
-            _, tc = _series(rows, seed, tab, "coop")
-            _, tr = _series(rows, seed, tab, "reward")
-            entry["tabular_coop"] = float(tc[-k:, 0].mean())
-            entry["tabular_reward"] = float(tr[-k:, 0].mean())
+        for tab, suffix in (("learner:0_vs_random", ""), ("learner:1_vs_random", "_2")):
+            if any(tab in d["matches"] for d in rows):
+                _, tc = _series(rows, seed, tab, "coop")
+                _, tr = _series(rows, seed, tab, "reward")
+                entry["tabular_coop" + suffix] = float(tc[-k:, 0].mean())
+                entry["tabular_reward" + suffix] = float(tr[-k:, 0].mean())
         out.append(entry)
     return out
 
