@@ -49,7 +49,7 @@ import numpy as np
 from ismarl import checkpoint
 from ismarl.agents import network_player
 from ismarl.env import make_params
-from ismarl.oracle import best_response_cooperation, best_response_value, fixed_strategy_value
+from ismarl.oracle import best_response, best_response_cooperation, fixed_strategy_value
 from ismarl.pools import make_player, parse_spec
 from ismarl.rollout import play_match
 from ismarl.train.configs import ExperimentConfig, from_dict
@@ -161,9 +161,10 @@ def evaluate_run(run_dir, opponents, episodes: int = 1000, learner: int = 0, opp
             if strat is not None:
                 if oracle is None:
                     s = np.asarray(strat, np.float64)
-                    oracle = float(best_response_value(s, cfg.horizon).mean())
+                    value, cooperate = best_response(s, cfg.horizon)
+                    oracle = float(value.mean())
+                    oracle_coop = float(best_response_cooperation(s, cfg.horizon, cooperate=cooperate).mean())
                     alld = float(fixed_strategy_value(np.zeros(5), s, cfg.horizon).mean())
-                    oracle_coop = float(best_response_cooperation(s, cfg.horizon).mean())
                 ok = abs(oracle) > 1e-9
                 entry["agent_over_oracle"] = entry["agent"]["reward"] / oracle if ok else None
                 entry["alld_over_oracle"] = alld / oracle if ok else None

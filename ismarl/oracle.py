@@ -45,12 +45,14 @@ def best_response_value(q, horizon: int = 100, game: Game | None = None) -> np.n
     return best_response(q, horizon, game)[0]
 
 
-def best_response_cooperation(q, horizon: int = 100, game: Game | None = None) -> np.ndarray:
+def best_response_cooperation(q, horizon: int = 100, game: Game | None = None, cooperate=None) -> np.ndarray:
     """Expected fraction of the ``horizon`` rounds in which the best response to ``q`` (..., 5)
     plays C (exact: the distribution over observations is carried forward under the DP policy
-    of :func:`best_response`). The yardstick for a learner's cooperation rate against
-    tabular co-players: against U(0, 1)^5 agents it is about 0.08 at T = 100."""
-    _, cooperate = best_response(q, horizon, game)
+    of :func:`best_response`; pass that policy as ``cooperate`` if it is already computed). The
+    yardstick for a learner's cooperation rate against tabular co-players: against U(0, 1)^5
+    agents it is about 0.08 at T = 100."""
+    if cooperate is None:
+        _, cooperate = best_response(q, horizon, game)
     q_seen = np.asarray(q, np.float64)[..., SWAP_PERSPECTIVE]
     dist = np.zeros(q_seen.shape)
     dist[..., 0] = 1.0
@@ -69,8 +71,8 @@ def best_response_cooperation(q, horizon: int = 100, game: Game | None = None) -
 def fixed_strategy_value(p, q, horizon: int = 100, game: Game | None = None) -> np.ndarray:
     """Exact per-round reward of memory-1 ``p`` against ``q`` over ``horizon`` rounds (numpy, float64)."""
     horizon = check_positive_int(horizon, "horizon")
-    p = np.asarray(p, np.float64)
-    q = np.asarray(q, np.float64)
+    p = np.asarray(check_probabilities(p, "p", last_dim=STRATEGY_LENGTH), np.float64)
+    q = np.asarray(check_probabilities(q, "q", last_dim=STRATEGY_LENGTH), np.float64)
     p, q = np.broadcast_arrays(p, q)
     payoff = to_bimatrix_array(check_game(game if game is not None else ipd()))[..., 0]
     qs = q[..., SWAP_PERSPECTIVE]

@@ -110,3 +110,12 @@ def test_best_response_cooperation_rejects_bad_input():
         best_response_cooperation(np.ones(4))
     with pytest.raises(ValueError, match="horizon"):
         best_response_cooperation(np.ones(5), horizon=0)
+
+
+def test_fixed_strategy_value_rejects_bad_input():
+    with pytest.raises(ValueError, match="p"):
+        fixed_strategy_value(np.full(5, -0.1), np.ones(5))
+    with pytest.raises(ValueError, match="q"):
+        fixed_strategy_value(np.ones(5), np.full(5, np.nan))
+    with pytest.raises(ValueError):
+        fixed_strategy_value(np.ones(3), np.ones(5))

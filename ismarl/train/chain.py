@@ -75,32 +75,28 @@ def is_finished(run_dir, cfg: ExperimentConfig) -> bool:
     return meta.get("config_hash") == cfg.hash() and int(meta.get("iteration", -1)) >= cfg.iterations
 
 
+def configured(step: str, preset: str, out, overrides=()) -> ExperimentConfig:
+    """The config of ``step`` in a chain in ``out``: its preset, relocated to the chain
+    (:func:`relocate`), with ``overrides`` (``["key=value", ...]``) applied."""
+    from ismarl.train.configs import apply_overrides
+
+    cfg = relocate(get_config(step, preset), out)
+    return apply_overrides(cfg, overrides) if overrides else cfg
+
+
 def plan(steps, preset: str, out, overrides=()) -> list[tuple[str, ExperimentConfig, Path]]:
     """``[(experiment, config, run directory)]`` for ``steps`` in chain order; every run an
     experiment builds on must be part of the plan or already finished in ``out``."""
-    from ismarl.train.configs import apply_overrides
-
     out = Path(out)
     planned, rows = set(), []
     for step in resolve(steps, preset, with_dependencies=False):
-        cfg = get_config(step, preset)
-        for dep in dependencies(cfg):
-            if dep not in planned and not is_finished(out / dep, relocate(_configured(dep, preset, overrides), out)):
+        for dep in dependencies(get_config(step, preset)):
+            if dep not in planned and not is_finished(out / dep, configured(dep, preset, out, overrides)):
                 raise ValueError(f"{step} builds on {dep}, which is neither in this chain nor finished in {out / dep}; "
                                  f"add it to --steps (or leave --steps out)")
-        cfg = relocate(cfg, out)
-        if overrides:
-            cfg = apply_overrides(cfg, overrides)
-        rows.append((step, cfg, out / step))
+        rows.append((step, configured(step, preset, out, overrides), out / step))
         planned.add(step)
     return rows
-
-
-def _configured(step, preset, overrides):
-    from ismarl.train.configs import apply_overrides
-
-    cfg = get_config(step, preset)
-    return apply_overrides(cfg, overrides) if overrides else cfg
 
 
 def run_chain(steps, preset: str, seeds, out, overrides=(), manifest: bool = True, progress: bool = True,
