@@ -187,18 +187,25 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     (e,) = learner_cooperation(run, tail=0.2)
     assert e["final"] == pytest.approx(0.925) and e["max"] == pytest.approx(0.95) and e["argmax"] == 250
-    assert e["held"] == 1.0 and e["tabular_coop"] == pytest.approx(0.05)
+    assert e["held"] == 1.0 and e["tabular_coop"] == pytest.approx(0.05) and e["rise"] == 100
     assert e["tabular_coop_2"] == pytest.approx(0.15) and e["tabular_reward_2"] == pytest.approx(0.9)
     (e,) = learner_cooperation(run, tail=0.5)  # the last five points: 0.7, 0.9, 0.92, 0.95, 0.9
     assert e["held"] == pytest.approx(0.8) and e["final"] == pytest.approx(0.874)
     table = search_table([run])
     assert "| s4 | 1 | 500 | 32 / 256 | results/step1 |" in table and "| 0.90 | 0.95 |" in table
+    # a run whose learners start from other seeds of the warm-up than i and i + 1 says so
+    cfg = get_config("step4", "cpu").to_dict()
+    (run / "config.json").write_text(json.dumps({"config": dict(cfg, init_seed_offset=[0, 2])}))
+    assert "| results/step1 (seed i + 0 / i + 2) |" in search_table([run])
+    (run / "config.json").write_text(json.dumps({"config": cfg}))
     # another match of the run: the learner against its tabular co-players (both sides averaged)
     (e,) = learner_cooperation(run, tail=0.2, match="learner:0_vs_random")
-    assert e["final"] == pytest.approx(0.275) and e["held"] == 0.0
+    assert e["final"] == pytest.approx(0.275) and e["held"] == 0.0 and e["rise"] is None
     assert "| 0.28 | 0.28 |" in search_table([run], match="learner:0_vs_random")
     with pytest.raises(ValueError, match="has no match 'learner:0_vs_frozen:0'"):
         learner_cooperation(run, match="learner:0_vs_frozen:0")
+    with pytest.raises(ValueError, match="has no training metrics"):
+        learner_cooperation(run, rows=[])
     # the outcome table adds fresh-episode evaluations where they exist
     from ismarl.train.summary import outcome_table
 

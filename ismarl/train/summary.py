@@ -21,9 +21,13 @@ def learner_cooperation(run_dir, tail: float = 0.1, threshold: float = 0.8, rows
     ``tail`` fraction of training), its maximum and where it was reached, the fraction of the last
     ``tail`` at or above ``threshold`` ("held"), and the same-period cooperation and reward against
     the U(0, 1)^5 tabular agents if the run has them (``tabular_coop``/``tabular_reward`` for
-    learner 1, with the suffix ``_2`` for learner 2). ``match`` picks another match of the run
+    learner 1, with the suffix ``_2`` for learner 2), and ``rise``: the first iteration at which
+    the cooperation reached one half (None if it never did: a pair that never left mutual
+    defection). ``match`` picks another match of the run
     (e.g. ``"learner:0_vs_frozen:0"``: a learner and a frozen co-player, both sides averaged)."""
     rows = read_metrics(run_dir, "train") if rows is None else rows
+    if not rows:
+        raise ValueError(f"{run_dir} has no training metrics (yet)")
     out = []
     for seed in sorted({d["seed"] for d in rows}):
         its, coop = _series(rows, seed, match, "coop")
@@ -34,6 +38,7 @@ def learner_cooperation(run_dir, tail: float = 0.1, threshold: float = 0.8, rows
         entry = {"seed": seed, "iterations": int(its[-1]), "final": float(both[-k:].mean()),
                  "max": float(both.max()), "argmax": int(its[both.argmax()]),
                  "held": float((both[-k:] >= threshold).mean()),
+                 "rise": int(its[np.argmax(both >= 0.5)]) if (both >= 0.5).any() else None,
                  "final_reward": float(_series(rows, seed, match, "reward")[1][-k:].mean())}
         for tab, suffix in (("learner:0_vs_random", ""), ("learner:1_vs_random", "_2")):
             if any(tab in d["matches"] for d in rows):
@@ -77,6 +82,9 @@ def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
         start = ", ".join(sorted({x for x in (c.get("init_from") or []) if x})) or "scratch"
         if c.get("init_iteration") and start != "scratch":
             start += f" @ {c['init_iteration']}"
+        offsets = list(c.get("init_seed_offset") or [])
+        if start != "scratch" and offsets and offsets != list(range(len(offsets))):
+            start += " (seed i + " + " / i + ".join(str(o) for o in offsets) + ")"
         ends = ", ".join(f"{e['final']:.2f}" for e in summ)
         lines.append(
             f"| {d.name} | {len(summ)} | {summ[0]['iterations']} | {c['network']['hidden']} / {c['batch_size']} | {start} | {tab} | "
