@@ -230,3 +230,21 @@ def test_replay_errors_name_the_problem(tmp_path):
         replay(run, 5, 2)
     with pytest.raises(ValueError, match="no frozen co-player"):
         replay(run, 0, 2, "frozen")
+
+
+def test_step4_readme_is_written_from_the_committed_results():
+    """results/step4/README.md is exactly what ``python -m ismarl.train.report`` writes from the
+    committed files: a changed run, evaluation or manifest without a rewritten README fails here."""
+    from pathlib import Path
+
+    from ismarl.train.report import step4_readme
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    assert step4_readme(root) == (root / "step4/README.md").read_text()
+
+
+def test_step4_readme_names_a_missing_run(tmp_path):
+    from ismarl.train.report import step4_readme
+
+    with pytest.raises(FileNotFoundError, match="no manifest.json"):
+        step4_readme(tmp_path)
