@@ -215,6 +215,14 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     (run / "evaluate.json").write_text(json.dumps({"opponents": {"random": {"per_seed": [
         {"seed": 0, "agent": {"coop": 0.05, "reward": 1.01}}]}}}))
     assert outcome_table([run]).splitlines()[-1] == "| s4 | 0 | 0.90 | 1.00 | 0.93 / 0.91 | 0.050 / 1.010 |"
+    # one row per run: seeds held, fresh learner-vs-learner cooperation, first rise, tabular cooperation
+    from ismarl.train.summary import held_count, pairs_table
+
+    assert held_count(run) == 1 and held_count(run, threshold=0.95) == 0
+    assert pairs_table([run]).splitlines()[-1] == "| `s4` | 1 of 1 | 0.92 | 100 | 0.050 / — / — |"
+    (run / "evaluate_learner2.json").write_text(json.dumps({"opponents": {"random": {"per_seed": [
+        {"seed": 0, "agent": {"coop": 0.15, "reward": 0.9}}]}}}))
+    assert pairs_table([run]).splitlines()[-1] == "| `s4` | 1 of 1 | 0.92 | 100 | 0.050 / 0.150 / 0.100 |"
 
 
 def test_replay_errors_name_the_problem(tmp_path):

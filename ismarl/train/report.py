@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ismarl.provenance import read_manifest
-from ismarl.train.summary import learner_cooperation, outcome_table
+from ismarl.train.summary import held_count, learner_cooperation, outcome_table
 
 RUNS = ["step4", "step4_opponent_id", "step4_no_tabular", "step4_tabular25", "step4_tabular75"]
 #: search runs from the same five warm-up pairs (``results/step4_search``), reported in the status
@@ -38,10 +38,6 @@ def _tabular(run: Path, name: str = "evaluate.json") -> list[float]:
     return [e["agent"]["coop"] for e in _json(run / name)["opponents"]["random"]["per_seed"]]
 
 
-def _n_held(run: Path) -> int:
-    return sum(e["held"] >= 0.8 for e in learner_cooperation(run))
-
-
 def _ok(b) -> str:
     return "met" if b else "NOT met"
 
@@ -60,7 +56,7 @@ def step4_readme(root="results") -> str:
     ev = _json(R / "step4/evaluate.json")["opponents"]
     fixed = "\n".join(f"| {k} | " + " | ".join(f"{e['agent']['coop']:.2f} / {e['agent']['reward']:.2f}" for e in v["per_seed"])
                       + " |" for k, v in ev.items())
-    held = {r: _n_held(R / r) for r in runs}
+    held = {r: held_count(R / r) for r in runs}
     text = f"""# Step 4 (mixed pool) at `cpu` scale: the shipped runs
 
 This file is written by `python -m ismarl.train.report --write` from the files in `results/`.
@@ -145,7 +141,7 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
     v1, v2 = np.mean(_tabular(S / "s4V")), np.mean(_tabular(S / "s4V", "evaluate_learner2.json"))
     held_v = sum(e["held"] >= 0.8 for e in s4v)
     held_w = sum(e["held"] >= 0.8 for e in s4w)
-    others = {n: _n_held(S / n) for n in SAME_PAIRS}
+    others = {n: held_count(S / n) for n in SAME_PAIRS}
     s4p = learner_cooperation(S / "s4W_pairs2")
     held_p = sum(e["held"] >= 0.8 for e in s4p)
     p1, p2 = np.mean(_tabular(S / "s4W_pairs2")), np.mean(_tabular(S / "s4W_pairs2", "evaluate_learner2.json"))
@@ -174,13 +170,26 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
   {p1:.3f} and learner 2 {p2:.3f} on average. Over these ten different pairs: held in {held_w + held_p} of 10.
 """
     both = {b: np.mean(_tabular(S / b) + _tabular(S / b, "evaluate_learner2.json")) for b in LARGE_BONUS.values()}
-    ent_lines = "; ".join(f"`{b}` {_n_held(S / b)} (preset `{a}` {_n_held(S / a)})" for a, b in LARGE_BONUS.items())
+    ent_lines = "; ".join(f"`{b}` {held_count(S / b)} (preset `{a}` {held_count(S / a)})" for a, b in LARGE_BONUS.items())
     stuck = [learner_cooperation(S / b)[1]["rise"] for b in ("s4ent01", "s4ent01_rep")]
     text += f"""- A much larger entropy bonus early (0.1 falling to 0.003 over the first 1000 iterations; `s4ent01`,
   over the same fifteen pairs and training seeds as `s4W`, `s4W_rep` and `s4W_pairs2`): held >= 0.8 in
   {ent_lines} of 5 seeds. The stuck pair reached 0.5 at iteration {stuck[0]} in `s4ent01` and
   {"never" if stuck[1] is None else "at " + str(stuck[1])} in `s4ent01_rep`. Against U(0, 1)^5 agents, mean over both learners: {_fmt(both.values(), 3)}
   ({sum(v <= 0.15 for v in both.values())} of 3 inside 0.05-0.15).
+"""
+    pool = {b: "s4ent01_paperpool" + b.removeprefix("s4ent01") for b in LARGE_BONUS.values()}
+    tab = {r: np.mean(_tabular(S / r) + _tabular(S / r, "evaluate_learner2.json"))
+           for p in pool.values() for r in (p, f"{p}_4500")}
+    inside = lambda runs: sum(0.05 <= tab[r] <= 0.15 for r in runs)
+    text += f"""- The same schedule with the paper's tabular co-players (U(0, 1)^5 agents only, `s4ent01_paperpool`,
+  over the same fifteen pairs and training seeds): held >= 0.8 in
+  {", ".join(f"{held_count(S / p)}" for p in pool.values())} of 5 at 3000 iterations and
+  {", ".join(f"{held_count(S / f'{p}_4500')}" for p in pool.values())} of 5 continued to 4500 (`<run>_4500`).
+  Against U(0, 1)^5 agents, mean over both learners: {_fmt((tab[p] for p in pool.values()), 3)} at 3000
+  ({inside(pool.values())} of 3 inside 0.05-0.15) and {_fmt((tab[f"{p}_4500"] for p in pool.values()), 3)} at 4500
+  ({inside(f"{p}_4500" for p in pool.values())} of 3 inside). Both halves of the claim together: in
+  {sum(held_count(S / f"{p}_4500") >= 4 and 0.05 <= tab[f"{p}_4500"] <= 0.15 for p in pool.values())} of 3 sets at 4500.
 """
     return text
 

@@ -121,3 +121,39 @@ def outcome_table(run_dirs, threshold: float = 0.8) -> str:
             vs = f"{tab[s]['agent']['coop']:.3f} / {tab[s]['agent']['reward']:.3f}" if s in tab else "—"
             lines.append(f"| {d.name} | {s} | {e['final']:.2f} | {e['held']:.2f} | {fresh} | {vs} |")
     return "\n".join(lines)
+
+
+def held_count(run_dir, threshold: float = 0.8) -> int:
+    """Seeds whose learner-vs-learner cooperation stayed >= ``threshold`` over the last 10%."""
+    return sum(e["held"] >= threshold for e in learner_cooperation(run_dir, threshold=threshold))
+
+
+def pairs_table(run_dirs, threshold: float = 0.8) -> str:
+    """A markdown table, one row per run of the Step-4 search: seeds held (:func:`held_count`),
+    fresh-episode learner-vs-learner cooperation per seed (mean of both learners,
+    ``evaluate_learners.json``), the iteration each pair first reached one half ("-": never), and
+    the cooperation of learner 1 (``evaluate.json``), learner 2 (``evaluate_learner2.json``) and
+    both with U(0, 1)^5 agents in fresh episodes, mean over seeds ("—" where a file is missing)."""
+    import json
+    from pathlib import Path
+
+    def tab(d, name):
+        f = d / name
+        if not f.exists():
+            return None
+        r = json.loads(f.read_text())["opponents"].get("random")
+        return None if r is None else float(np.mean([e["agent"]["coop"] for e in r["per_seed"]]))
+
+    lines = [f"| run | held >= {threshold:g} (last 10%) | fresh episodes, learner vs learner | first reached 0.5 "
+             "| vs U(0, 1)^5, fresh: learner 1 / learner 2 / both |", "|---|---|---|---|---|"]
+    for d in map(Path, run_dirs):
+        summ = learner_cooperation(d, threshold=threshold)
+        fresh = "—"
+        if (d / "evaluate_learners.json").exists():
+            (_, r), = json.loads((d / "evaluate_learners.json").read_text())["opponents"].items()
+            fresh = ", ".join(f"{(e['agent']['coop'] + e['opponent']['coop']) / 2:.2f}" for e in r["per_seed"])
+        rises = ", ".join("-" if e["rise"] is None else str(e["rise"]) for e in summ)
+        t1, t2 = tab(d, "evaluate.json"), tab(d, "evaluate_learner2.json")
+        vs = " / ".join("—" if t is None else f"{t:.3f}" for t in (t1, t2, None if None in (t1, t2) else (t1 + t2) / 2))
+        lines.append(f"| `{d.name}` | {sum(e['held'] >= threshold for e in summ)} of {len(summ)} | {fresh} | {rises} | {vs} |")
+    return "\n".join(lines)
