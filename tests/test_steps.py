@@ -223,6 +223,19 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     (run / "evaluate_learner2.json").write_text(json.dumps({"opponents": {"random": {"per_seed": [
         {"seed": 0, "agent": {"coop": 0.15, "reward": 0.9}}]}}}))
     assert pairs_table([run]).splitlines()[-1] == "| `s4` | 1 of 1 | 0.92 | 100 | 0.050 / 0.150 / 0.100 |"
+    # the one reader of the evaluation files behind both tables
+    from ismarl.train.summary import fresh_cooperation, mean_tabular_coop
+
+    f = fresh_cooperation(run)
+    assert f["learners"][0]["coop"] == (0.93, 0.91) and f["learners"][0]["both"] == pytest.approx(0.92)
+    assert f["tabular"] == {0: {"coop": 0.05, "reward": 1.01}} and f["tabular_2"][0]["coop"] == 0.15
+    assert mean_tabular_coop(run) == pytest.approx((0.05, 0.15))
+    (run / "evaluate_learner2.json").write_text(json.dumps({"opponents": {"tft": {"per_seed": []}}}))
+    assert "tabular_2" not in fresh_cooperation(run) and mean_tabular_coop(run) == (0.05, None)
+    assert fresh_cooperation(tmp_path) == {}  # no evaluation files at all
+    (run / "evaluate_learners.json").write_text(json.dumps({"opponents": {"run:a#1": {}, "run:b#1": {}}}))
+    with pytest.raises(ValueError, match="should hold one learner co-player"):
+        fresh_cooperation(run)
 
 
 def test_replay_errors_name_the_problem(tmp_path):

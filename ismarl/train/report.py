@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ismarl.provenance import read_manifest
-from ismarl.train.summary import held_count, learner_cooperation, outcome_table
+from ismarl.train.summary import fresh_cooperation, held_count, learner_cooperation, outcome_table
 
 RUNS = ["step4", "step4_opponent_id", "step4_no_tabular", "step4_tabular25", "step4_tabular75"]
 #: search runs from the same five warm-up pairs (``results/step4_search``), reported in the status
@@ -33,9 +33,30 @@ def _command(run: Path) -> str:
     return m.get("equivalent_command", m["command"])
 
 
-def _tabular(run: Path, name: str = "evaluate.json") -> list[float]:
-    """Cooperation against U(0, 1)^5 agents per seed, from an ``evaluate`` file of the run."""
-    return [e["agent"]["coop"] for e in _json(run / name)["opponents"]["random"]["per_seed"]]
+def _tabular(run: Path, learner: int = 1) -> list[float]:
+    """Learner 1's (or 2's) cooperation against U(0, 1)^5 agents per seed, fresh episodes."""
+    f = fresh_cooperation(run)
+    key = "tabular" if learner == 1 else "tabular_2"
+    if key not in f:
+        raise FileNotFoundError(f"{run} has no evaluation of learner {learner} against U(0, 1)^5 agents")
+    return [e["coop"] for e in f[key].values()]
+
+
+def _schedule(run: Path) -> str:
+    """The training schedule of a run, in words, from its ``config.json``."""
+    c = _json(run / "config.json")["config"]
+    a = c["a2c"]
+    lr = f"lr {a['learning_rate']:g}" + (
+        f" decaying to {a['learning_rate_end']:g} over {a['lr_decay_iterations']} iterations"
+        if a.get("learning_rate_end") is not None and a.get("lr_decay_iterations") else " constant")
+    ent = f"entropy bonus {a['entropy_coef']:g}"
+    if a.get("entropy_coef_end") is not None and a.get("entropy_decay_iterations"):
+        start = a.get("entropy_decay_start", 0)
+        ent += (f" until iteration {start}, then" if start else ",") + (
+            f" linearly down to {a['entropy_coef_end']:g} by {start + a['entropy_decay_iterations']}")
+    else:
+        ent += " throughout"
+    return f"{c['iterations']} iterations of {c['batch_size']} episodes per learner, {lr}, {ent}"
 
 
 def _ok(b) -> str:
@@ -83,8 +104,7 @@ At `cpu` scale Step 4 is the second phase of two. The first is a warm-up against
 of the run's own pool, a Step-1 run: `results/step1` for the mixed pool and the sweep,
 `results/step1_opponent_id` (Step 1 with z given) for the opponent-ID ablation, none for the
 no-tabular ablation, which starts from scratch. Seed i's two learners start from warm-up seeds
-i and i + 1 (the warm-ups have two seeds). Then 3000 iterations of 256 episodes per learner, lr
-3e-4 constant, entropy bonus 0.01 until iteration 1500, then linearly down to 0.003 by 2500.
+i and i + 1 (the warm-ups have two seeds). Then {_schedule(R / "step4")}.
 Wall times (2-core CPU; the warm-ups shared it with other runs, the Step-4 runs ran one at a
 time): warm-ups
 {walls['step1']:.0f} and {walls['step1_opponent_id']:.0f} min (2 seeds each); Step-4 runs
@@ -106,15 +126,13 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
 |---|---|---|---|---|---|
 {fixed}
 """
-    ll = _json(R / "step4/evaluate_learners.json")
-    (_, llv), = ll["opponents"].items()
-    fresh = [(e["agent"]["coop"] + e["opponent"]["coop"]) / 2 for e in llv["per_seed"]]
+    fresh = [e["both"] for e in fresh_cooperation(R / "step4")["learners"].values()]
     tabc = _tabular(R / "step4")
-    tab2 = _tabular(R / "step4", "evaluate_learner2.json")
+    tab2 = _tabular(R / "step4", 2)
     notheld = [e["seed"] for e in learner_cooperation(R / "step4") if e["held"] < 0.8]
-    oid = _json(R / "step4_opponent_id/evaluate.json")["opponents"]["random"]["per_seed"]
-    oidc = [e["agent"]["coop"] for e in oid]
-    oidr = [e["agent"]["reward"] for e in oid]
+    oid = fresh_cooperation(R / "step4_opponent_id")["tabular"].values()
+    oidc = [e["coop"] for e in oid]
+    oidr = [e["reward"] for e in oid]
     ends = {r: [e["final"] for e in learner_cooperation(R / r)] for r in runs}
     text += f"""
 ## Status against the Step-4 targets
@@ -137,14 +155,14 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
 """
     s4v = learner_cooperation(S / "s4V")
     s4w = learner_cooperation(S / "s4W")
-    w1, w2 = np.mean(_tabular(S / "s4W")), np.mean(_tabular(S / "s4W", "evaluate_learner2.json"))
-    v1, v2 = np.mean(_tabular(S / "s4V")), np.mean(_tabular(S / "s4V", "evaluate_learner2.json"))
+    w1, w2 = np.mean(_tabular(S / "s4W")), np.mean(_tabular(S / "s4W", 2))
+    v1, v2 = np.mean(_tabular(S / "s4V")), np.mean(_tabular(S / "s4V", 2))
     held_v = sum(e["held"] >= 0.8 for e in s4v)
     held_w = sum(e["held"] >= 0.8 for e in s4w)
     others = {n: held_count(S / n) for n in SAME_PAIRS}
     s4p = learner_cooperation(S / "s4W_pairs2")
     held_p = sum(e["held"] >= 0.8 for e in s4p)
-    p1, p2 = np.mean(_tabular(S / "s4W_pairs2")), np.mean(_tabular(S / "s4W_pairs2", "evaluate_learner2.json"))
+    p1, p2 = np.mean(_tabular(S / "s4W_pairs2")), np.mean(_tabular(S / "s4W_pairs2", 2))
     stopped = {n: learner_cooperation(S / n)[0]["iterations"] for n in others}
     never = all(learner_cooperation(S / n)[1]["rise"] is None for n in ["s4W", *others])
     text += f"""- Stability: the shipped run continued to {s4v[0]['iterations']} iterations (`results/step4_search/s4V`):
@@ -169,7 +187,7 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
   ({"every pair" if all(e["rise"] is not None for e in s4p) else "not every pair"} left mutual defection), while against U(0, 1)^5 agents learner 1 cooperated
   {p1:.3f} and learner 2 {p2:.3f} on average. Over these ten different pairs: held in {held_w + held_p} of 10.
 """
-    both = {b: np.mean(_tabular(S / b) + _tabular(S / b, "evaluate_learner2.json")) for b in LARGE_BONUS.values()}
+    both = {b: np.mean(_tabular(S / b) + _tabular(S / b, 2)) for b in LARGE_BONUS.values()}
     ent_lines = "; ".join(f"`{b}` {held_count(S / b)} (preset `{a}` {held_count(S / a)})" for a, b in LARGE_BONUS.items())
     stuck = [learner_cooperation(S / b)[1]["rise"] for b in ("s4ent01", "s4ent01_rep")]
     text += f"""- A much larger entropy bonus early (0.1 falling to 0.003 over the first 1000 iterations; `s4ent01`,
@@ -179,7 +197,7 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
   ({sum(v <= 0.15 for v in both.values())} of 3 inside 0.05-0.15).
 """
     pool = {b: "s4ent01_paperpool" + b.removeprefix("s4ent01") for b in LARGE_BONUS.values()}
-    tab = {r: np.mean(_tabular(S / r) + _tabular(S / r, "evaluate_learner2.json"))
+    tab = {r: np.mean(_tabular(S / r) + _tabular(S / r, 2))
            for p in pool.values() for r in (p, f"{p}_4500")}
     inside = lambda runs: sum(0.05 <= tab[r] <= 0.15 for r in runs)
     text += f"""- The same schedule with the paper's tabular co-players (U(0, 1)^5 agents only, `s4ent01_paperpool`,

@@ -1,7 +1,11 @@
 """Summaries of a run's ``metrics.jsonl``: where learner-vs-learner cooperation ended, whether it
-held, and how the learners treated tabular co-players (used by the chapters and the search logs)."""
+held, and how the learners treated tabular co-players; and of its fresh-episode evaluations
+(used by the chapters, the search logs and ``results/step4/README.md``)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 
@@ -50,6 +54,45 @@ def learner_cooperation(run_dir, tail: float = 0.1, threshold: float = 0.8, rows
     return out
 
 
+#: the evaluation files of a Step-4 run (written by ``python -m ismarl evaluate``; commands in
+#: ``results/step4/README.md``) and what :func:`fresh_cooperation` reads from each
+EVALUATIONS = {"learners": "evaluate_learners.json",  # learner 1 against learner 2 of the same seed
+               "tabular": "evaluate.json",  # learner 1 against U(0, 1)^5 agents ("random")
+               "tabular_2": "evaluate_learner2.json"}  # learner 2 against U(0, 1)^5 agents
+
+
+def fresh_cooperation(run_dir) -> dict[str, dict[int, dict]]:
+    """Fresh-episode results of a run per seed, from its evaluation files (:data:`EVALUATIONS`):
+    ``learners[seed]`` has ``coop`` (learner 1, learner 2) and ``both`` (their mean);
+    ``tabular[seed]`` and ``tabular_2[seed]`` have ``coop`` and ``reward`` of learner 1 and of
+    learner 2 against U(0, 1)^5 agents. A key is missing where its file is (or where the file has
+    no ``random`` co-player); a learner-vs-learner file must hold exactly one co-player run."""
+    d = Path(run_dir)
+    out: dict[str, dict[int, dict]] = {}
+    f = d / EVALUATIONS["learners"]
+    if f.exists():
+        opponents = json.loads(f.read_text())["opponents"]
+        if len(opponents) != 1:
+            raise ValueError(f"{f} should hold one learner co-player, found {sorted(opponents)}")
+        (_, r), = opponents.items()
+        out["learners"] = {e["seed"]: {"coop": (e["agent"]["coop"], e["opponent"]["coop"]),
+                                       "both": (e["agent"]["coop"] + e["opponent"]["coop"]) / 2} for e in r["per_seed"]}
+    for key in ("tabular", "tabular_2"):
+        f = d / EVALUATIONS[key]
+        r = json.loads(f.read_text())["opponents"].get("random") if f.exists() else None
+        if r is not None:
+            out[key] = {e["seed"]: {"coop": e["agent"]["coop"], "reward": e["agent"]["reward"]} for e in r["per_seed"]}
+    return out
+
+
+def mean_tabular_coop(run_dir) -> tuple[float | None, float | None]:
+    """Learner 1's and learner 2's fresh-episode cooperation with U(0, 1)^5 agents, mean over
+    seeds (None where the evaluation is missing)."""
+    f = fresh_cooperation(run_dir)
+    return tuple(float(np.mean([e["coop"] for e in f[k].values()])) if k in f else None
+                 for k in ("tabular", "tabular_2"))
+
+
 def _fmt_schedule(start, end, steps, delay=0):
     if end is None or not steps:
         return f"{start:g}"
@@ -61,9 +104,6 @@ def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
     outcomes (from ``metrics.jsonl``): cooperation in ``match`` (learner vs learner by default) at
     the end and at its maximum, and the last probes of learner 1 (cooperation in rounds 40-60 with
     TFT, ALLC, ALLD)."""
-    import json
-    from pathlib import Path
-
     lines = ["| run | seeds | iterations | GRU / batch | start | other co-players | lr | λ | adv. | reward scale | entropy | "
              "end coop (per seed) | max coop | last probe TFT / ALLC / ALLD |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -100,25 +140,17 @@ def outcome_table(run_dirs, threshold: float = 0.8) -> str:
     training and whether it held (from ``metrics.jsonl``), then fresh-episode cooperation of both
     learners with each other (``evaluate_learners.json``) and learner 1's cooperation and reward
     against U(0, 1)^5 agents (``evaluate.json``), where those files exist."""
-    import json
-    from pathlib import Path
-
     lines = [f"| run | seed | learner-vs-learner coop, end of training (mean of last 10%) | held >= {threshold:g} "
              "(fraction of last 10%) | fresh episodes: coop learner 1 / learner 2 | vs U(0,1)^5: coop / reward |",
              "|---|---|---|---|---|---|"]
     for d in run_dirs:
         d = Path(d)
-        ll, tab = {}, {}
-        if (d / "evaluate_learners.json").exists():
-            (_, r), = json.loads((d / "evaluate_learners.json").read_text())["opponents"].items()
-            ll = {e["seed"]: e for e in r["per_seed"]}
-        if (d / "evaluate.json").exists():
-            r = json.loads((d / "evaluate.json").read_text())["opponents"].get("random")
-            tab = {e["seed"]: e for e in r["per_seed"]} if r else {}
+        f = fresh_cooperation(d)
+        ll, tab = f.get("learners", {}), f.get("tabular", {})
         for e in learner_cooperation(d, threshold=threshold):
             s = e["seed"]
-            fresh = f"{ll[s]['agent']['coop']:.2f} / {ll[s]['opponent']['coop']:.2f}" if s in ll else "—"
-            vs = f"{tab[s]['agent']['coop']:.3f} / {tab[s]['agent']['reward']:.3f}" if s in tab else "—"
+            fresh = "{:.2f} / {:.2f}".format(*ll[s]["coop"]) if s in ll else "—"
+            vs = f"{tab[s]['coop']:.3f} / {tab[s]['reward']:.3f}" if s in tab else "—"
             lines.append(f"| {d.name} | {s} | {e['final']:.2f} | {e['held']:.2f} | {fresh} | {vs} |")
     return "\n".join(lines)
 
@@ -134,26 +166,14 @@ def pairs_table(run_dirs, threshold: float = 0.8) -> str:
     ``evaluate_learners.json``), the iteration each pair first reached one half ("-": never), and
     the cooperation of learner 1 (``evaluate.json``), learner 2 (``evaluate_learner2.json``) and
     both with U(0, 1)^5 agents in fresh episodes, mean over seeds ("—" where a file is missing)."""
-    import json
-    from pathlib import Path
-
-    def tab(d, name):
-        f = d / name
-        if not f.exists():
-            return None
-        r = json.loads(f.read_text())["opponents"].get("random")
-        return None if r is None else float(np.mean([e["agent"]["coop"] for e in r["per_seed"]]))
-
     lines = [f"| run | held >= {threshold:g} (last 10%) | fresh episodes, learner vs learner | first reached 0.5 "
              "| vs U(0, 1)^5, fresh: learner 1 / learner 2 / both |", "|---|---|---|---|---|"]
     for d in map(Path, run_dirs):
         summ = learner_cooperation(d, threshold=threshold)
-        fresh = "—"
-        if (d / "evaluate_learners.json").exists():
-            (_, r), = json.loads((d / "evaluate_learners.json").read_text())["opponents"].items()
-            fresh = ", ".join(f"{(e['agent']['coop'] + e['opponent']['coop']) / 2:.2f}" for e in r["per_seed"])
+        ll = fresh_cooperation(d).get("learners")
+        fresh = "—" if ll is None else ", ".join(f"{e['both']:.2f}" for e in ll.values())
         rises = ", ".join("-" if e["rise"] is None else str(e["rise"]) for e in summ)
-        t1, t2 = tab(d, "evaluate.json"), tab(d, "evaluate_learner2.json")
+        t1, t2 = mean_tabular_coop(d)
         vs = " / ".join("—" if t is None else f"{t:.3f}" for t in (t1, t2, None if None in (t1, t2) else (t1 + t2) / 2))
         lines.append(f"| `{d.name}` | {sum(e['held'] >= threshold for e in summ)} of {len(summ)} | {fresh} | {rises} | {vs} |")
     return "\n".join(lines)
