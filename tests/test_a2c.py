@@ -100,3 +100,24 @@ def test_entropy_schedule_with_a_delayed_start():
     assert base.replace(a2c=dataclasses.replace(base.a2c, entropy_decay_start=5)).hash() != base.hash()
     with pytest.raises(ValueError, match="entropy_decay_start"):
         A2CConfig(entropy_decay_start=-1)
+
+
+def test_learning_rate_schedule_with_a_delayed_start():
+    """The step size stays at ``learning_rate`` until ``lr_decay_start``, then decays linearly to
+    ``learning_rate_end``: with a constant gradient Adam's step is the learning rate itself."""
+    import jax.numpy as jnp
+
+    cfg = A2CConfig(learning_rate=1e-2, learning_rate_end=2e-3, lr_decay_iterations=4, lr_decay_start=3, adam_eps=0.0)
+    opt = a2c.make_optimizer(cfg)
+    params = {"w": jnp.zeros(())}
+    state = opt.init(params)
+    steps = []
+    for _ in range(9):
+        upd, state = opt.update({"w": jnp.ones(())}, state, params)
+        steps.append(-float(upd["w"]))
+    np.testing.assert_allclose(steps, [1e-2, 1e-2, 1e-2, 1e-2, 8e-3, 6e-3, 4e-3, 2e-3, 2e-3], rtol=1e-5)
+    base = get_config("step4", "fast")
+    assert base.replace(a2c=dataclasses.replace(base.a2c, lr_decay_start=0)).hash() == base.hash()
+    assert base.replace(a2c=dataclasses.replace(base.a2c, lr_decay_start=5)).hash() != base.hash()
+    with pytest.raises(ValueError, match="lr_decay_start"):
+        A2CConfig(lr_decay_start=-1)

@@ -147,7 +147,8 @@ def _global_norm(tree):
 def make_optimizer(a2c: A2CConfig):
     lr = a2c.learning_rate
     if a2c.learning_rate_end is not None and a2c.lr_decay_iterations > 0:
-        lr = optax.linear_schedule(a2c.learning_rate, a2c.learning_rate_end, a2c.lr_decay_iterations)
+        lr = optax.linear_schedule(a2c.learning_rate, a2c.learning_rate_end, a2c.lr_decay_iterations,
+                                   transition_begin=a2c.lr_decay_start)
     return optax.chain(optax.clip_by_global_norm(a2c.max_grad_norm), optax.adam(lr, eps=a2c.adam_eps))
 
 

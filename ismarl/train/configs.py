@@ -33,12 +33,14 @@ class A2CConfig:
     (also divide by the std); with ``per_coplayer_norm`` the statistics are taken separately for
     each co-player of the pool. ``entropy_coef`` decays linearly to ``entropy_coef_end`` over
     ``entropy_decay_iterations`` (0 = constant), starting at iteration ``entropy_decay_start``;
-    ``learning_rate`` likewise to ``learning_rate_end``.
+    ``learning_rate`` likewise to ``learning_rate_end`` over ``lr_decay_iterations``, starting at
+    iteration ``lr_decay_start``.
     """
 
     learning_rate: float = 5e-3
     learning_rate_end: float | None = None
     lr_decay_iterations: int = 0
+    lr_decay_start: int = 0
     gamma: float = 0.99
     gae_lambda: float = 0.99
     td_lambda: float = 0.99
@@ -61,7 +63,7 @@ class A2CConfig:
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {v}")
-        for name in ("entropy_decay_iterations", "entropy_decay_start", "lr_decay_iterations"):
+        for name in ("entropy_decay_iterations", "entropy_decay_start", "lr_decay_iterations", "lr_decay_start"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
@@ -113,8 +115,9 @@ class ExperimentConfig:
         for k in ("init_seed_offset", "init_iteration"):  # fields added later stay out of the hash at their default
             if not d[k]:
                 d.pop(k)
-        if not d["a2c"]["entropy_decay_start"]:
-            d["a2c"].pop("entropy_decay_start")
+        for k in ("entropy_decay_start", "lr_decay_start"):
+            if not d["a2c"][k]:
+                d["a2c"].pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **kw) -> "ExperimentConfig":

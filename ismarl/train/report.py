@@ -47,7 +47,8 @@ def _schedule(run: Path) -> str:
     c = _json(run / "config.json")["config"]
     a = c["a2c"]
     lr = f"lr {a['learning_rate']:g}" + (
-        f" decaying to {a['learning_rate_end']:g} over {a['lr_decay_iterations']} iterations"
+        (f" until iteration {a['lr_decay_start']}, then" if a.get("lr_decay_start") else "")
+        + f" decaying linearly to {a['learning_rate_end']:g} over {a['lr_decay_iterations']} iterations"
         if a.get("learning_rate_end") is not None and a.get("lr_decay_iterations") else " constant")
     ent = f"entropy bonus {a['entropy_coef']:g}"
     if a.get("entropy_coef_end") is not None and a.get("entropy_decay_iterations"):
