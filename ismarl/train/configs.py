@@ -257,12 +257,14 @@ def step4(preset: str = "cpu", tabular_fraction: float = 0.5, opponent_id: bool 
     its episodes against the other and the rest against fresh tabular agents (no identities, unless
     ``opponent_id``: then z = the tabular agent's log-probabilities, zeros for the learner).
 
+    The tabular part is the paper's: U(0, 1)^5 agents at every scale.
+
     At ``cpu`` scale the run is the second phase of two. The first, a warm-up against the tabular
     part of the pool alone, is a Step-1 run (``results/step1``; ``results/step1_opponent_id`` with
     the co-player's identity given); both learners start from it (seed i's learners from its seeds
     i and i + 1). A pool without a tabular part has no warm-up: the no-tabular ablation starts from
     scratch. Each ablation thus changes both phases, as it changes the whole run in the paper."""
-    tab = _tabular_pool(preset, tabular_fraction)
+    tab = (("random", tabular_fraction),) if tabular_fraction > 0 else ()
     ll = 1.0 - tabular_fraction
     pools = tuple(((f"learner:{1 - i}", ll),) + tab if ll > 0 else tab for i in range(2))
     if preset == "paper":
@@ -275,16 +277,17 @@ def step4(preset: str = "cpu", tabular_fraction: float = 0.5, opponent_id: bool 
     if preset == "cpu":
         # The warm-up replaces the paper's long from-scratch phase, which did not produce in-context
         # learners on this budget (results/step4_search/README.md). Full-return advantages (lambda = 1,
-        # as the paper's Step 4), standardized per co-player, and a constant, small learning rate
-        # (faster ones reach cooperation sooner but do not hold it). The entropy bonus stays at 0.01
-        # while the pairs find cooperation, then decays to 0.003 over iterations 1500-2500: kept
-        # at 0.01 the learners cooperate with tabular agents more than the paper's, at 0.003 from
-        # the start fewer pairs hold their cooperation (results/step4_search/README.md, s4R-s4T).
+        # as the paper's Step 4), standardized per co-player. The entropy bonus falls from 0.1 to
+        # 0.003 over the first 1000 iterations, while the pairs find cooperation; then the step size
+        # falls tenfold over iterations 1500-2500, so that pairs that cooperate keep it (with a
+        # constant one they find cooperation and lose it again; results/step4_search/README.md,
+        # s4ent01_paperpool*).
         warm = () if not tab else (STEP1_OPPONENT_ID_RUN if opponent_id else STEP1_RUN,) * 2
         return ExperimentConfig(
             name=name, pools=pools, batch_size=256, iterations=3000, network=NetworkConfig(32, 32, use_z=opponent_id),
-            a2c=A2CConfig(learning_rate=3e-4, gae_lambda=1.0, td_lambda=1.0, entropy_coef=0.01,
-                          entropy_coef_end=0.003, entropy_decay_iterations=1000, entropy_decay_start=1500,
+            a2c=A2CConfig(learning_rate=3e-4, learning_rate_end=3e-5, lr_decay_iterations=1000, lr_decay_start=1500,
+                          gae_lambda=1.0, td_lambda=1.0, entropy_coef=0.1,
+                          entropy_coef_end=0.003, entropy_decay_iterations=1000,
                           reward_scale=0.2, advantage_norm="standardize"),
             init_from=warm, init_seed_offset=(0, 1) if warm else (),
             chunk=50, checkpoint_every=250, probe_every=250, snapshot_every=250,
