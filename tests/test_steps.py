@@ -198,6 +198,18 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     (run / "config.json").write_text(json.dumps({"config": dict(cfg, init_seed_offset=[0, 2])}))
     assert "| results/step1 (seed i + 0 / i + 2) |" in search_table([run])
     (run / "config.json").write_text(json.dumps({"config": cfg}))
+    # two runs trained alike: every training metric equal, wall time aside
+    from ismarl.train.summary import same_training
+
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    (twin / "metrics.jsonl").write_text("".join(json.dumps(dict(x, wall_s=2.0)) + "\n" for x in lines))
+    assert same_training(run, twin)
+    lines[-1]["matches"]["learner:0_vs_learner:1"]["coop"] = [0.9, 0.91]
+    (twin / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert not same_training(run, twin)
+    (twin / "metrics.jsonl").write_text("")
+    assert not same_training(twin, twin)  # no training metrics: nothing to compare
     # another match of the run: the learner against its tabular co-players (both sides averaged)
     (e,) = learner_cooperation(run, tail=0.2, match="learner:0_vs_random")
     assert e["final"] == pytest.approx(0.275) and e["held"] == 0.0 and e["rise"] is None

@@ -240,7 +240,7 @@ STEP2_MIXED_RUN = "results/step2_mixed"
 
 def step2_mixed(preset: str = "cpu") -> ExperimentConfig:
     """Step 2 beyond the paper: the exploiter spends half of its episodes against the Fixed-ICL and
-    half against fresh tabular agents (the tabular part of Step 4's pool), so it learns to extort
+    half against fresh tabular agents (at ``cpu`` scale the Step-1 mixture), so it learns to extort
     while it stays an in-context best-responder. Everything else is :func:`step2`."""
     return step2(preset).replace(name="step2_mixed", pools=((("frozen:0", 0.5),) + _tabular_pool(preset, 0.5),))
 
@@ -259,8 +259,8 @@ def step4(preset: str = "cpu", tabular_fraction: float = 0.5, opponent_id: bool 
 
     The tabular part is the paper's: U(0, 1)^5 agents at every scale.
 
-    At ``cpu`` scale the run is the second phase of two. The first, a warm-up against the tabular
-    part of the pool alone, is a Step-1 run (``results/step1``; ``results/step1_opponent_id`` with
+    At ``cpu`` scale the run is the second phase of two. The first, a warm-up against tabular
+    agents alone (the Step-1 ``cpu`` mixture), is a Step-1 run (``results/step1``; ``results/step1_opponent_id`` with
     the co-player's identity given); both learners start from it (seed i's learners from its seeds
     i and i + 1). A pool without a tabular part has no warm-up: the no-tabular ablation starts from
     scratch. Each ablation thus changes both phases, as it changes the whole run in the paper."""

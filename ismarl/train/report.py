@@ -15,12 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from ismarl.provenance import read_manifest
-from ismarl.train.summary import fresh_cooperation, held_count, learner_cooperation, outcome_table
+from ismarl.train.summary import fresh_cooperation, held_count, learner_cooperation, outcome_table, same_training
 
 RUNS = ["step4", "step4_opponent_id", "step4_no_tabular", "step4_tabular25", "step4_tabular75"]
 #: search runs from the same five warm-up pairs (``results/step4_search``), reported in the status
 SAME_PAIRS = ["s4W_rep", "s4X", "s4Y", "s4Z", "s4W_tabular75", "s4W_tabular75_rep"]
-#: preset run -> the same pairs and seeds with entropy 0.1 -> 0.003 over the first 1000 iterations
+#: the previous preset's shipped runs, kept in ``results/step4_search`` (same order as RUNS)
+PREVIOUS = ["s4T_shipped", "s4T_opponent_id", "s4T_no_tabular", "s4T_tabular25", "s4T_tabular75"]
+#: the search run that the shipped ``results/step4`` reproduces
+PRESET_RUN = "s4ent01_paperpool_cool_step1"
+#: previous-preset run -> the same pairs and seeds with entropy 0.1 -> 0.003 over the first 1000 iterations
 LARGE_BONUS = {"s4W": "s4ent01", "s4W_rep": "s4ent01_rep", "s4W_pairs2": "s4ent01_pairs2"}
 
 
@@ -75,6 +79,7 @@ def step4_readme(root="results") -> str:
     runs = RUNS
     cmds = "\n".join(f"| `results/{r}` | `{_command(R / r)}` |" for r in ["step1_opponent_id"] + runs)
     walls = {r: read_manifest(R / r)["wall_time_s"] / 60 for r in ["step1", "step1_opponent_id"] + runs}
+    prev_walls = [read_manifest(S / r)["wall_time_s"] / 60 for r in PREVIOUS]
     ev = _json(R / "step4/evaluate.json")["opponents"]
     fixed = "\n".join(f"| {k} | " + " | ".join(f"{e['agent']['coop']:.2f} / {e['agent']['reward']:.2f}" for e in v["per_seed"])
                       + " |" for k, v in ev.items())
@@ -101,13 +106,15 @@ python -m ismarl evaluate results/step4 --learner 1 --opponents random --episode
 
 (the same two commands for `step4_opponent_id` and `step4_no_tabular`).
 
-At `cpu` scale Step 4 is the second phase of two. The first is a warm-up against the tabular part
-of the run's own pool, a Step-1 run: `results/step1` for the mixed pool and the sweep,
+At `cpu` scale Step 4 is the second phase of two. The first is a warm-up against tabular agents
+alone, a Step-1 run (its pool: a quarter U(0, 1)^5 agents, three quarters nearly deterministic
+Beta(0.1, 0.1) ones; Step 4's tabular co-players are U(0, 1)^5 agents only, the paper's):
+`results/step1` for the mixed pool and the sweep,
 `results/step1_opponent_id` (Step 1 with z given) for the opponent-ID ablation, none for the
 no-tabular ablation, which starts from scratch. Seed i's two learners start from warm-up seeds
 i and i + 1 (the warm-ups have two seeds). Then {_schedule(R / "step4")}.
-Wall times (2-core CPU; the warm-ups shared it with other runs, the Step-4 runs ran one at a
-time): warm-ups
+Wall times (a 2-core CPU, shared: the warm-ups with other runs, the Step-4 runs three at a
+time; run one at a time, the previous preset's took {min(prev_walls):.0f}-{max(prev_walls):.0f} min, the same cost per iteration): warm-ups
 {walls['step1']:.0f} and {walls['step1_opponent_id']:.0f} min (2 seeds each); Step-4 runs
 {min(walls[r] for r in runs):.0f}-{max(walls[r] for r in runs):.0f} min (5 seeds each). The search that led here is in
 `results/step4_search/README.md`.
@@ -142,13 +149,12 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
   ({held['step4']} of 5 held over the last 10% of training; not held: seed(s) {notheld}; fresh
   episodes, mean of both learners, {_fmt(fresh)}).
 - Against random tabular agents, cooperation about 0.05-0.15: {_ok(0.05 <= np.mean(tabc) <= 0.15)} for learner 1
-  ({_fmt(tabc)}, mean {np.mean(tabc):.3f}), {_ok(0.05 <= np.mean(tabc + tab2) <= 0.15)} over both learners:
-  learner 2 cooperates with them more ({_fmt(tab2)}, mean {np.mean(tab2):.3f}; both
-  learners {np.mean(tabc + tab2):.3f}). Against the fixed probes the mixed-pool learners are less
-  sharp than the Step-1 agents (table above).
+  ({_fmt(tabc)}, mean {np.mean(tabc):.3f}), {_ok(0.05 <= np.mean(tab2) <= 0.15)} for learner 2
+  ({_fmt(tab2)}, mean {np.mean(tab2):.3f}), {_ok(0.05 <= np.mean(tabc + tab2) <= 0.15)} over both learners
+  ({np.mean(tabc + tab2):.3f}). Against the fixed probes: the table above.
 - Opponent-ID ablation ends in defection: {_ok(max(ends['step4_opponent_id']) <= 0.2)} (end cooperation
   {_fmt(ends['step4_opponent_id'])}), while its learners best-respond to
-  tabular agents (cooperation {min(oidc):.2f}-{max(oidc):.2f}, reward {min(oidr):.3f}-{max(oidr):.3f}; ALLD {ev['random']['alld_reward']:.3f}).
+  tabular agents (cooperation {min(oidc):.3f}-{max(oidc):.3f}, reward {min(oidr):.3f}-{max(oidr):.3f}; ALLD {ev['random']['alld_reward']:.3f}).
 - No-tabular ablation ends in defection: {_ok(max(ends['step4_no_tabular']) <= 0.2)} (end cooperation
   {_fmt(ends['step4_no_tabular'])}).
 - Sweep: mean end cooperation {", ".join(f"{np.mean(ends[r]):.2f}" for r in ['step4_no_tabular', 'step4_tabular25', 'step4', 'step4_tabular75'])}
@@ -166,30 +172,43 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
     p1, p2 = np.mean(_tabular(S / "s4W_pairs2")), np.mean(_tabular(S / "s4W_pairs2", 2))
     stopped = {n: learner_cooperation(S / n)[0]["iterations"] for n in others}
     never = all(learner_cooperation(S / n)[1]["rise"] is None for n in ["s4W", *others])
-    text += f"""- Stability: the shipped run continued to {s4v[0]['iterations']} iterations (`results/step4_search/s4V`):
+    prev = {r: learner_cooperation(S / r) for r in PREVIOUS}
+    pt1, pt2 = np.mean(_tabular(S / "s4T_shipped")), np.mean(_tabular(S / "s4T_shipped", 2))
+    text += f"""
+## How the preset was chosen (`results/step4_search/README.md`)
+
+- The previous preset, shipped until this one: the search run `s4T` ({_schedule(S / "s4T")};
+  tabular co-players from the Step-1 mixture, a quarter U(0, 1)^5 agents). Its five shipped runs are
+  kept as {", ".join(f"`{r}`" for r in PREVIOUS)} (manifests and evaluations; `s4T_shipped`
+  {"reproduces" if same_training(S / "s4T_shipped", S / "s4T") else "does NOT reproduce"} `s4T` exactly). It held >= 0.8 in
+  {held_count(S / "s4T_shipped")} of 5 seeds; against U(0, 1)^5 agents learner 1 cooperated {pt1:.3f} and learner 2
+  {pt2:.3f} (fresh episodes, mean over seeds; both learners {(pt1 + pt2) / 2:.3f}, {_ok(0.05 <= (pt1 + pt2) / 2 <= 0.15)}); both
+  ablations ended in defection (end cooperation at most {max(max(e["final"] for e in prev[r]) for r in PREVIOUS[1:3]):.2f}); sweep: mean end cooperation
+  {", ".join(f"{np.mean([e['final'] for e in prev[r]]):.2f}" for r in ['s4T_no_tabular', 's4T_tabular25', 's4T_shipped', 's4T_tabular75'])} for 0 / 25 / 50 / 75% tabular episodes.
+- Stability: the previous preset's run continued to {s4v[0]['iterations']} iterations (`results/step4_search/s4V`):
   learner-vs-learner cooperation over its last 10% {_fmt(e['final'] for e in s4v)}, held >= 0.8 in
   {held_v} of 5 seeds; against U(0, 1)^5 agents learner 1 cooperated {v1:.3f} and learner 2 {v2:.3f}
   on average ({_ok(0.05 <= (v1 + v2) / 2 <= 0.15)} over both learners). Longer training sharpens the best
   response to tabular agents and loosens the pairs' cooperation. The previous preset continued the same way (`s4Q`) kept moving between mutual
   cooperation and one-sided extortion, and one seed collapsed to mutual defection (details in the
   search log).
-- Starting pairs: the five seeds above share one pair of warm-up agents (the warm-up has two
-  seeds). From five different pairs (`results/step4_search/s4W`, a five-seed warm-up `w5`) the
-  preset held >= 0.8 in {held_w} of 5 seeds (end {_fmt(e['final'] for e in s4w)}), and against
+- Starting pairs: the five seeds of every shipped run share one pair of warm-up agents (the warm-up
+  has two seeds). From five different pairs (`results/step4_search/s4W`, a five-seed warm-up `w5`) the
+  previous preset held >= 0.8 in {held_w} of 5 seeds (end {_fmt(e['final'] for e in s4w)}), and against
   U(0, 1)^5 agents learner 1 cooperated {w1:.3f} and learner 2 {w2:.3f} on average: the two learners
-  alike, so learner 2's excess above is the shipped pair's, not its side's; over both learners
+  alike, so learner 2's excess in `s4T_shipped` is that pair's, not its side's; over both learners
   {(w1 + w2) / 2:.3f}, {_ok(0.05 <= (w1 + w2) / 2 <= 0.15)} against the paper's 0.05-0.15.
   From the same five pairs, {len(others)} more runs (entropy, step size, 75% tabular episodes, other training
   seeds; `results/step4_search/README.md`) held >= 0.8 in {", ".join(f"`{k}` {v}" + (f" (stopped at {stopped[k]})" if stopped[k] < 3000 else "") for k, v in others.items())} of 5
-  seeds. Summed over two training-seed sets, the preset held in {held_w + others["s4W_rep"]} of 10 and 75% tabular in
+  seeds. Summed over two training-seed sets, the previous preset held in {held_w + others["s4W_rep"]} of 10 and 75% tabular in
   {others["s4W_tabular75"] + others["s4W_tabular75_rep"]} of 10. The pair of `w5` agents 1 and 2 never reached 0.5 in any of these runs
   ({"confirmed" if never else "NOT confirmed"} from the metrics).
-  Paired differently (`s4W_pairs2`: learner 2 from `w5` agent i + 2) the preset held in {held_p} of 5 seeds
+  Paired differently (`s4W_pairs2`: learner 2 from `w5` agent i + 2) the previous preset held in {held_p} of 5 seeds
   ({"every pair" if all(e["rise"] is not None for e in s4p) else "not every pair"} left mutual defection), while against U(0, 1)^5 agents learner 1 cooperated
   {p1:.3f} and learner 2 {p2:.3f} on average. Over these ten different pairs: held in {held_w + held_p} of 10.
 """
     both = {b: np.mean(_tabular(S / b) + _tabular(S / b, 2)) for b in LARGE_BONUS.values()}
-    ent_lines = "; ".join(f"`{b}` {held_count(S / b)} (preset `{a}` {held_count(S / a)})" for a, b in LARGE_BONUS.items())
+    ent_lines = "; ".join(f"`{b}` {held_count(S / b)} (previous preset `{a}` {held_count(S / a)})" for a, b in LARGE_BONUS.items())
     stuck = [learner_cooperation(S / b)[1]["rise"] for b in ("s4ent01", "s4ent01_rep")]
     text += f"""- A much larger entropy bonus early (0.1 falling to 0.003 over the first 1000 iterations; `s4ent01`,
   over the same fifteen pairs and training seeds as `s4W`, `s4W_rep` and `s4W_pairs2`): held >= 0.8 in
@@ -221,6 +240,8 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
   {min(e["max"] for e in learner_cooperation(S / "s4ent01_paperpool_step1")):.2f} or more on the way. With it:
   {"; ".join(f"from {k} held >= 0.8 in {chel[k]} of 5, both learners vs U(0, 1)^5 {ctab[k]:.3f}" for k in cool)}.
   Both halves of the claim together: {sum(chel[k] >= 4 and 0.05 <= ctab[k] <= 0.15 for k in cool)} of {len(cool)}.
+  This setting is the present preset: `results/step4` {"reproduces" if same_training(R / "step4", S / PRESET_RUN) else "does NOT reproduce"}
+  `{PRESET_RUN}` exactly (every training metric, wall time aside).
 """
     return text
 

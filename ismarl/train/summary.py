@@ -155,6 +155,14 @@ def outcome_table(run_dirs, threshold: float = 0.8) -> str:
     return "\n".join(lines)
 
 
+def same_training(run_a, run_b) -> bool:
+    """Whether two runs trained identically: every training metric equal, wall time aside (the
+    check that a shipped run reproduces a search run, bit for bit)."""
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_s"} for r in rows]
+    a, b = strip(read_metrics(run_a, "train")), strip(read_metrics(run_b, "train"))
+    return bool(a) and a == b
+
+
 def held_count(run_dir, threshold: float = 0.8) -> int:
     """Seeds whose learner-vs-learner cooperation stayed >= ``threshold`` over the last 10%."""
     return sum(e["held"] >= threshold for e in learner_cooperation(run_dir, threshold=threshold))
