@@ -264,7 +264,7 @@ def step4(preset: str = "cpu", tabular_fraction: float = 0.5, opponent_id: bool 
     the co-player's identity given); both learners start from it (seed i's learners from its seeds
     i and i + 1). A pool without a tabular part has no warm-up: the no-tabular ablation starts from
     scratch. Each ablation thus changes both phases, as it changes the whole run in the paper."""
-    tab = (("random", tabular_fraction),) if tabular_fraction > 0 else ()
+    tab = _tabular_pool("paper", tabular_fraction)  # the paper's U(0, 1)^5 agents, at every scale
     ll = 1.0 - tabular_fraction
     pools = tuple(((f"learner:{1 - i}", ll),) + tab if ll > 0 else tab for i in range(2))
     if preset == "paper":

@@ -114,7 +114,7 @@ Beta(0.1, 0.1) ones; Step 4's tabular co-players are U(0, 1)^5 agents only, the 
 no-tabular ablation, which starts from scratch. Seed i's two learners start from warm-up seeds
 i and i + 1 (the warm-ups have two seeds). Then {_schedule(R / "step4")}.
 Wall times (a 2-core CPU, shared: the warm-ups with other runs, the Step-4 runs three at a
-time; run one at a time, the previous preset's took {min(prev_walls):.0f}-{max(prev_walls):.0f} min, the same cost per iteration): warm-ups
+time; run one at a time, the previous preset's took {min(prev_walls):.0f}-{max(prev_walls):.0f} min): warm-ups
 {walls['step1']:.0f} and {walls['step1_opponent_id']:.0f} min (2 seeds each); Step-4 runs
 {min(walls[r] for r in runs):.0f}-{max(walls[r] for r in runs):.0f} min (5 seeds each). The search that led here is in
 `results/step4_search/README.md`.
@@ -189,7 +189,7 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
   learner-vs-learner cooperation over its last 10% {_fmt(e['final'] for e in s4v)}, held >= 0.8 in
   {held_v} of 5 seeds; against U(0, 1)^5 agents learner 1 cooperated {v1:.3f} and learner 2 {v2:.3f}
   on average ({_ok(0.05 <= (v1 + v2) / 2 <= 0.15)} over both learners). Longer training sharpens the best
-  response to tabular agents and loosens the pairs' cooperation. The previous preset continued the same way (`s4Q`) kept moving between mutual
+  response to tabular agents and loosens the pairs' cooperation. An earlier preset (`s4const`) continued the same way (`s4Q`) kept moving between mutual
   cooperation and one-sided extortion, and one seed collapsed to mutual defection (details in the
   search log).
 - Starting pairs: the five seeds of every shipped run share one pair of warm-up agents (the warm-up
