@@ -281,3 +281,64 @@ def test_step4_readme_names_a_missing_run(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="no manifest.json"):
         step4_readme(tmp_path)
+
+
+def test_schedules_in_words():
+    from ismarl.train.report import _decay_words
+
+    assert _decay_words(3e-4, None, 1000, 1500) == "0.0003 throughout"
+    assert _decay_words(0.01, 0.003, 0, 0) == "0.01 throughout"
+    assert _decay_words(0.1, 0.003, 1000, 0) == "0.1, linearly down to 0.003 by 1000"
+    assert _decay_words(3e-4, 3e-5, 1000, 1500) == "0.0003 until iteration 1500, then linearly down to 3e-05 by 2500"
+
+
+def test_starting_pairs_follow_the_loaded_seeds(tmp_path):
+    """``starting_pairs`` names the warm-up seeds each seed's learners were loaded from (by position
+    among the run's seeds, with the offsets), and groups held/not held by unordered pair."""
+    from ismarl.train.summary import held_by_starting_pair, starting_pairs, starting_pairs_table, warmup_best_responders
+
+    src = tmp_path / "src"
+    assert main(["train", "step1", "--seeds", "3", "--out", str(src), *TINY]) == 0
+    run = tmp_path / "s4"
+    assert main(["train", "step4", "--seeds", "5,6,7", "--out", str(run), *TINY,
+                 "--set", f'init_from=["{src}","{src}"]', "--set", "init_seed_offset=[0,2]"]) == 0
+    assert starting_pairs(run) == [(0, 2), (1, 0), (2, 1)]
+    held = held_by_starting_pair([run])
+    assert sorted(held) == [(0, 1), (0, 2), (1, 2)] and all(len(v) == 1 for v in held.values())
+    with pytest.raises(ValueError, match="did not start every learner"):
+        starting_pairs(src)
+    with pytest.raises(FileNotFoundError):
+        warmup_best_responders(src)  # no evaluate.json yet
+    assert main(["evaluate", str(src), "--opponents", "tft,allc", "--episodes", "4", "--out", str(src / "evaluate.json")]) == 0
+    with pytest.raises(ValueError, match="rounds 40-60"):
+        warmup_best_responders(src)  # 10-round episodes
+    with pytest.raises(ValueError, match="rounds 40-60"):
+        starting_pairs_table([run], src)
+
+
+def test_warmup_best_responders_on_the_five_seed_warm_up():
+    """The five-seed warm-up of the Step-4 search: four of its agents meet the Step-1 criterion."""
+    from pathlib import Path
+
+    from ismarl.train.summary import warmup_best_responders
+
+    w5 = Path(__file__).resolve().parents[1] / "results/step4_search/w5"
+    assert warmup_best_responders(w5) == {0: True, 1: True, 2: True, 3: False, 4: True}
+
+
+def test_round_windows_table_reads_the_fresh_episodes():
+    from pathlib import Path
+
+    from ismarl.train.summary import fresh_cooperation, round_windows_table
+
+    run = Path(__file__).resolve().parents[1] / "results/step4_search/s4ent01_paperpool_cool_pairs2"
+    table = round_windows_table([run], windows=((0, 50), (50, 100)))
+    rows = table.splitlines()[2:]
+    assert len(rows) == 5 and rows[3].startswith("| `s4ent01_paperpool_cool_pairs2` | 3 | 3 + 0 |")
+    for row, e in zip(rows, fresh_cooperation(run)["learners"].values()):
+        first, second, whole = (float(x) for x in row.split("|")[4:7])
+        assert abs((first + second) / 2 - whole) <= 0.011 and abs(whole - e["both"]) <= 0.005
+    with pytest.raises(ValueError, match="shorter than the window"):
+        round_windows_table([run], windows=((0, 200),))
+    with pytest.raises(FileNotFoundError, match="evaluate_learners"):
+        round_windows_table([run.parent / "w5"])

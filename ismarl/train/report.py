@@ -46,22 +46,24 @@ def _tabular(run: Path, learner: int = 1) -> list[float]:
     return [e["coop"] for e in f[key].values()]
 
 
+def _decay_words(value, end, iterations, start) -> str:
+    """A linear schedule in words: ``"0.1, linearly down to 0.003 by 1000"``."""
+    if end is None or not iterations:
+        return f"{value:g} throughout"
+    return f"{value:g}" + (f" until iteration {start}, then" if start else ",") + (
+        f" linearly down to {end:g} by {start + iterations}")
+
+
 def _schedule(run: Path) -> str:
     """The training schedule of a run, in words, from its ``config.json``."""
     c = _json(run / "config.json")["config"]
     a = c["a2c"]
-    lr = f"lr {a['learning_rate']:g}" + (
-        (f" until iteration {a['lr_decay_start']}, then" if a.get("lr_decay_start") else "")
-        + f" decaying linearly to {a['learning_rate_end']:g} over {a['lr_decay_iterations']} iterations"
-        if a.get("learning_rate_end") is not None and a.get("lr_decay_iterations") else " constant")
-    ent = f"entropy bonus {a['entropy_coef']:g}"
-    if a.get("entropy_coef_end") is not None and a.get("entropy_decay_iterations"):
-        start = a.get("entropy_decay_start", 0)
-        ent += (f" until iteration {start}, then" if start else ",") + (
-            f" linearly down to {a['entropy_coef_end']:g} by {start + a['entropy_decay_iterations']}")
-    else:
-        ent += " throughout"
-    return f"{c['iterations']} iterations of {c['batch_size']} episodes per learner, {lr}, {ent}"
+    lr = _decay_words(a["learning_rate"], a.get("learning_rate_end"), a.get("lr_decay_iterations"),
+                      a.get("lr_decay_start", 0))
+    ent = _decay_words(a["entropy_coef"], a.get("entropy_coef_end"), a.get("entropy_decay_iterations"),
+                       a.get("entropy_decay_start", 0))
+    return (f"{c['iterations']} iterations of {c['batch_size']} episodes per learner, "
+            f"learning rate {lr}, entropy bonus {ent}")
 
 
 def _ok(b) -> str:

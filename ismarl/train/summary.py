@@ -63,7 +63,8 @@ EVALUATIONS = {"learners": "evaluate_learners.json",  # learner 1 against learne
 
 def fresh_cooperation(run_dir) -> dict[str, dict[int, dict]]:
     """Fresh-episode results of a run per seed, from its evaluation files (:data:`EVALUATIONS`):
-    ``learners[seed]`` has ``coop`` (learner 1, learner 2) and ``both`` (their mean);
+    ``learners[seed]`` has ``coop`` (learner 1, learner 2), ``both`` (their mean) and ``curve``
+    (cooperation of both per round of the episode);
     ``tabular[seed]`` and ``tabular_2[seed]`` have ``coop`` and ``reward`` of learner 1 and of
     learner 2 against U(0, 1)^5 agents. A key is missing where its file is (or where the file has
     no ``random`` co-player); a learner-vs-learner file must hold exactly one co-player run."""
@@ -76,7 +77,9 @@ def fresh_cooperation(run_dir) -> dict[str, dict[int, dict]]:
             raise ValueError(f"{f} should hold one learner co-player, found {sorted(opponents)}")
         (_, r), = opponents.items()
         out["learners"] = {e["seed"]: {"coop": (e["agent"]["coop"], e["opponent"]["coop"]),
-                                       "both": (e["agent"]["coop"] + e["opponent"]["coop"]) / 2} for e in r["per_seed"]}
+                                       "both": (e["agent"]["coop"] + e["opponent"]["coop"]) / 2,
+                                       "curve": (np.asarray(e["agent"]["coop_curve"]) + np.asarray(e["opponent"]["coop_curve"])) / 2}
+                             for e in r["per_seed"]}
     for key in ("tabular", "tabular_2"):
         f = d / EVALUATIONS[key]
         r = json.loads(f.read_text())["opponents"].get("random") if f.exists() else None
@@ -184,4 +187,80 @@ def pairs_table(run_dirs, threshold: float = 0.8) -> str:
         t1, t2 = mean_tabular_coop(d)
         vs = " / ".join("—" if t is None else f"{t:.3f}" for t in (t1, t2, None if None in (t1, t2) else (t1 + t2) / 2))
         lines.append(f"| `{d.name}` | {sum(e['held'] >= threshold for e in summ)} of {len(summ)} | {fresh} | {rises} | {vs} |")
+    return "\n".join(lines)
+
+
+def starting_pairs(run_dir) -> list[tuple[int, ...]]:
+    """Per seed of a run, the seeds of the runs its learners started from (``init_from``), one per
+    learner: the run's k-th seed takes, for learner j, seed (k + ``init_seed_offset[j]``) modulo
+    the seed count of ``init_from[j]``, as the training loop loads them."""
+    d = json.loads((Path(run_dir) / "config.json").read_text())
+    c = d["config"]
+    src = c.get("init_from") or []
+    if not src or not all(src):
+        raise ValueError(f"{run_dir} did not start every learner from another run (init_from: {src})")
+    offsets = list(c.get("init_seed_offset") or [0] * len(src))
+    root = Path(run_dir).resolve()
+    while root != root.parent and not (root / Path(src[0]).parts[0]).is_dir():
+        root = root.parent  # init_from paths are relative to the repository root
+    warm = [json.loads((root / s / "config.json").read_text())["seeds"] for s in src]
+    return [tuple(w[(k + o) % len(w)] for w, o in zip(warm, offsets)) for k in range(len(d["seeds"]))]
+
+
+def warmup_best_responders(warmup_dir) -> dict[int, bool]:
+    """Per seed of a warm-up run, whether its agent meets the Step-1 criterion
+    (:func:`ismarl.train.loop.is_best_responder`) in the fresh episodes of its ``evaluate.json``."""
+    from ismarl.train.loop import is_best_responder
+
+    ev = json.loads((Path(warmup_dir) / "evaluate.json").read_text())["opponents"]
+    if "tft" not in ev or "allc" not in ev:
+        raise ValueError(f"{warmup_dir}/evaluate.json has no evaluation against TFT and ALLC")
+    if any(s["coop_rounds_40_60"] is None for s in ev["tft"]["per_seed"]):
+        raise ValueError(f"{warmup_dir}/evaluate.json: episodes shorter than 60 rounds, the Step-1 criterion needs rounds 40-60")
+    return {s["seed"]: is_best_responder({"tft": {"coop_40_60": s["coop_rounds_40_60"]}, "allc": {"coop": a["agent"]["coop"]}})
+            for s, a in zip(ev["tft"]["per_seed"], ev["allc"]["per_seed"])}
+
+
+def held_by_starting_pair(run_dirs, threshold: float = 0.8) -> dict[tuple[int, ...], list[bool]]:
+    """Over several runs started from one warm-up run, whether each seed held learner-vs-learner
+    cooperation (:func:`held_count`'s test), grouped by the unordered pair of warm-up seeds its two
+    learners started from."""
+    out: dict[tuple[int, ...], list[bool]] = {}
+    for d in run_dirs:
+        for pair, e in zip(starting_pairs(d), learner_cooperation(d, threshold=threshold)):
+            out.setdefault(tuple(sorted(pair)), []).append(bool(e["held"] >= threshold))
+    return dict(sorted(out.items()))
+
+
+def starting_pairs_table(run_dirs, warmup_dir, threshold: float = 0.8) -> str:
+    """A markdown table, one row per pair of warm-up agents: whether each meets the Step-1
+    criterion (:func:`warmup_best_responders`) and in how many of the runs' seeds that started
+    from the pair learner-vs-learner cooperation held."""
+    ok = warmup_best_responders(warmup_dir)
+    held = held_by_starting_pair(run_dirs, threshold)
+    lines = ["| warm-up agents | both meet the Step-1 criterion | held >= 0.8 (last 10%) |", "|---|---|---|"]
+    for pair, hs in held.items():
+        lines.append(f"| {' + '.join(map(str, pair))} | {'yes' if all(ok[s] for s in pair) else 'no'} | "
+                     f"{sum(hs)} of {len(hs)} |")
+    return "\n".join(lines)
+
+
+def round_windows_table(run_dirs, windows=((0, 10), (10, 70), (70, 90), (90, 100))) -> str:
+    """A markdown table, one row per seed: learner-vs-learner cooperation (both learners, fresh
+    episodes, ``evaluate_learners.json``) within windows of rounds of the episode, and over the
+    whole episode; shows *where* in the episode a pair falls short (the opening, the middle, or
+    the last rounds)."""
+    heads = " | ".join(f"rounds {a + 1}-{b}" for a, b in windows)
+    lines = [f"| run | seed | warm-up agents | {heads} | all |", "|---|---|---|" + "---|" * (len(windows) + 1)]
+    for d in map(Path, run_dirs):
+        ll = fresh_cooperation(d).get("learners")
+        if ll is None:
+            raise FileNotFoundError(f"{d} has no {EVALUATIONS['learners']}")
+        pairs = starting_pairs(d)
+        for k, (seed, e) in enumerate(ll.items()):
+            c = e["curve"]
+            if windows[-1][1] > len(c):
+                raise ValueError(f"{d}: episodes of {len(c)} rounds, shorter than the window {windows[-1]}")
+            cells = " | ".join(f"{c[a:b].mean():.2f}" for a, b in windows)
+            lines.append(f"| `{d.name}` | {seed} | {' + '.join(map(str, pairs[k]))} | {cells} | {c.mean():.2f} |")
     return "\n".join(lines)
