@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ismarl.provenance import read_manifest
-from ismarl.train.summary import fresh_cooperation, held_count, learner_cooperation, outcome_table, same_training
+from ismarl.train.summary import (fresh_cooperation, held_by_starting_pair, held_count, learner_cooperation, outcome_table,
+                                  same_training, warmup_best_responders)
 
 RUNS = ["step4", "step4_opponent_id", "step4_no_tabular", "step4_tabular25", "step4_tabular75"]
 #: search runs from the same five warm-up pairs (``results/step4_search``), reported in the status
@@ -64,6 +65,10 @@ def _schedule(run: Path) -> str:
                        a.get("entropy_decay_start", 0))
     return (f"{c['iterations']} iterations of {c['batch_size']} episodes per learner, "
             f"learning rate {lr}, entropy bonus {ent}")
+
+
+FALLING = ("s4ent01_paperpool_cool", "s4ent01_paperpool_cool2000", "s4cool1e4")  # search runs with a falling step size, from w5
+STUCK_PAIR = (1, 2)  # the w5 pair that left mutual defection in few runs
 
 
 def _ok(b) -> str:
@@ -244,6 +249,23 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
   Both halves of the claim together: {sum(chel[k] >= 4 and 0.05 <= ctab[k] <= 0.15 for k in cool)} of {len(cool)}.
   This setting is the present preset: `results/step4` {"reproduces" if same_training(R / "step4", S / PRESET_RUN) else "does NOT reproduce"}
   `{PRESET_RUN}` exactly (every training metric, wall time aside).
+"""
+    ok = warmup_best_responders(S / "w5")
+    by_pair = held_by_starting_pair([S / f"{b}{s}" for b in FALLING for s in ("", "_rep", "_pairs2")])
+    kind = lambda pair: "stuck" if pair == STUCK_PAIR else ("both" if all(ok[a] for a in pair) else "one")
+    count = {k: (sum(sum(h) for p, h in by_pair.items() if kind(p) == k), sum(len(h) for p, h in by_pair.items() if kind(p) == k))
+             for k in ("both", "stuck", "one")}
+    tft = {e["seed"]: e["coop_rounds_40_60"] for e in _json(R / "step1/evaluate.json")["opponents"]["tft"]["per_seed"]}
+    bad = [a for a in ok if not ok[a]]
+    shipped_ok = all(warmup_best_responders(R / "step1").values())
+    text += f"""- Which starting pairs hold: over the three sets of `w5` pairs trained with a falling step size
+  ({", ".join(f"`{b}`" for b in FALLING)}, each with `_rep` and `_pairs2`), pairs of two
+  `w5` agents that meet the Step-1 criterion (agents {", ".join(str(a) for a in ok if ok[a])}) held >= 0.8 in
+  {count["both"][0]} of {count["both"][1]}, apart from the pair {STUCK_PAIR[0]} + {STUCK_PAIR[1]} ({count["stuck"][0]} of {count["stuck"][1]}); pairs with agent {", ".join(map(str, bad))},
+  which misses it, held in {count["one"][0]} of {count["one"][1]}. Those pairs cooperate in the middle of the episode
+  and lose it to end-game defection (`round_windows_table` in the search log). The shipped
+  warm-up's two agents {"both meet" if shipped_ok else "do NOT both meet"} the criterion (cooperation with TFT in rounds 40-60:
+  {_fmt(tft.values())}).
 """
     return text
 
