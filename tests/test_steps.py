@@ -227,6 +227,10 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     (run / "evaluate.json").write_text(json.dumps({"opponents": {"random": {"per_seed": [
         {"seed": 0, "agent": {"coop": 0.05, "reward": 1.01}}]}}}))
     assert outcome_table([run]).splitlines()[-1] == "| s4 | 0 | 0.90 | 1.00 | 0.93 / 0.91 | 0.050 / 1.010 |"
+    from ismarl.train.summary import round_windows_table
+
+    with pytest.raises(ValueError, match="no per-round cooperation curves"):
+        round_windows_table([run])
     # one row per run: seeds held, fresh learner-vs-learner cooperation, first rise, tabular cooperation
     from ismarl.train.summary import held_count, pairs_table
 

@@ -64,7 +64,7 @@ EVALUATIONS = {"learners": "evaluate_learners.json",  # learner 1 against learne
 def fresh_cooperation(run_dir) -> dict[str, dict[int, dict]]:
     """Fresh-episode results of a run per seed, from its evaluation files (:data:`EVALUATIONS`):
     ``learners[seed]`` has ``coop`` (learner 1, learner 2), ``both`` (their mean) and ``curve``
-    (cooperation of both per round of the episode);
+    (cooperation of both per round of the episode; None if the file has no per-round curves);
     ``tabular[seed]`` and ``tabular_2[seed]`` have ``coop`` and ``reward`` of learner 1 and of
     learner 2 against U(0, 1)^5 agents. A key is missing where its file is (or where the file has
     no ``random`` co-player); a learner-vs-learner file must hold exactly one co-player run."""
@@ -78,7 +78,8 @@ def fresh_cooperation(run_dir) -> dict[str, dict[int, dict]]:
         (_, r), = opponents.items()
         out["learners"] = {e["seed"]: {"coop": (e["agent"]["coop"], e["opponent"]["coop"]),
                                        "both": (e["agent"]["coop"] + e["opponent"]["coop"]) / 2,
-                                       "curve": (np.asarray(e["agent"]["coop_curve"]) + np.asarray(e["opponent"]["coop_curve"])) / 2}
+                                       "curve": (np.asarray(e["agent"]["coop_curve"]) + np.asarray(e["opponent"]["coop_curve"])) / 2
+                                       if "coop_curve" in e["agent"] and "coop_curve" in e["opponent"] else None}
                              for e in r["per_seed"]}
     for key in ("tabular", "tabular_2"):
         f = d / EVALUATIONS[key]
@@ -256,6 +257,8 @@ def round_windows_table(run_dirs, windows=((0, 10), (10, 70), (70, 90), (90, 100
         ll = fresh_cooperation(d).get("learners")
         if ll is None:
             raise FileNotFoundError(f"{d} has no {EVALUATIONS['learners']}")
+        if any(e["curve"] is None for e in ll.values()):
+            raise ValueError(f"{d / EVALUATIONS['learners']} has no per-round cooperation curves")
         pairs = starting_pairs(d)
         for k, (seed, e) in enumerate(ll.items()):
             c = e["curve"]
