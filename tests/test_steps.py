@@ -311,6 +311,11 @@ def test_starting_pairs_follow_the_loaded_seeds(tmp_path):
     assert sorted(held) == [(0, 1), (0, 2), (1, 2)] and all(len(v) == 1 for v in held.values())
     with pytest.raises(ValueError, match="did not start every learner"):
         starting_pairs(src)
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["config"]["init_from"] = [str(tmp_path / "gone"), str(tmp_path / "gone")]
+    (run / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(FileNotFoundError, match="have no config.json"):
+        starting_pairs(run)
     with pytest.raises(FileNotFoundError):
         warmup_best_responders(src)  # no evaluate.json yet
     assert main(["evaluate", str(src), "--opponents", "tft,allc", "--episodes", "4", "--out", str(src / "evaluate.json")]) == 0

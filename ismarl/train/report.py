@@ -68,7 +68,6 @@ def _schedule(run: Path) -> str:
 
 
 FALLING = ("s4ent01_paperpool_cool", "s4ent01_paperpool_cool2000", "s4cool1e4")  # search runs with a falling step size, from w5
-STUCK_PAIR = (1, 2)  # the w5 pair that left mutual defection in few runs
 
 
 def _ok(b) -> str:
@@ -252,7 +251,9 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
 """
     ok = warmup_best_responders(S / "w5")
     by_pair = held_by_starting_pair([S / f"{b}{s}" for b in FALLING for s in ("", "_rep", "_pairs2")])
-    kind = lambda pair: "stuck" if pair == STUCK_PAIR else ("both" if all(ok[a] for a in pair) else "one")
+    # a pair of criterion-meeting agents that held in none of these runs is the stuck pair
+    stuck = [p for p, h in by_pair.items() if all(ok[a] for a in p) and not any(h)]
+    kind = lambda pair: "stuck" if pair in stuck else ("both" if all(ok[a] for a in pair) else "one")
     count = {k: (sum(sum(h) for p, h in by_pair.items() if kind(p) == k), sum(len(h) for p, h in by_pair.items() if kind(p) == k))
              for k in ("both", "stuck", "one")}
     tft = {e["seed"]: e["coop_rounds_40_60"] for e in _json(R / "step1/evaluate.json")["opponents"]["tft"]["per_seed"]}
@@ -263,7 +264,7 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
     text += f"""- Which starting pairs hold: over the three sets of `w5` pairs trained with a falling step size
   ({", ".join(f"`{b}`" for b in FALLING)}, each with `_rep` and `_pairs2`), pairs of two
   `w5` agents that meet the Step-1 criterion (agents {", ".join(str(a) for a in ok if ok[a])}) held >= 0.8 in
-  {count["both"][0]} of {count["both"][1]}, apart from the pair {STUCK_PAIR[0]} + {STUCK_PAIR[1]} ({count["stuck"][0]} of {count["stuck"][1]}); pairs with agent {", ".join(map(str, bad))},
+  {count["both"][0]} of {count["both"][1]}, apart from the pair{"s" if len(stuck) > 1 else ""} {", ".join(" + ".join(map(str, p)) for p in stuck) or "(none)"} ({count["stuck"][0]} of {count["stuck"][1]}); pairs with agent {", ".join(map(str, bad))},
   which misses it, held in {count["one"][0]} of {count["one"][1]}. Those pairs cooperate in the middle of the episode
   and lose it to end-game defection (`round_windows_table` in the search log). The shipped
   warm-up's two agents {"both meet" if shipped_ok else "do NOT both meet"} the criterion (cooperation with TFT in rounds 40-60:

@@ -204,6 +204,8 @@ def starting_pairs(run_dir) -> list[tuple[int, ...]]:
     root = Path(run_dir).resolve()
     while root != root.parent and not (root / Path(src[0]).parts[0]).is_dir():
         root = root.parent  # init_from paths are relative to the repository root
+    if not all((root / s / "config.json").is_file() for s in src):
+        raise FileNotFoundError(f"{run_dir}: the runs it started from ({src}) have no config.json here")
     warm = [json.loads((root / s / "config.json").read_text())["seeds"] for s in src]
     return [tuple(w[(k + o) % len(w)] for w, o in zip(warm, offsets)) for k in range(len(d["seeds"]))]
 
