@@ -1,5 +1,6 @@
 """Command line: ``python -m ismarl train STEP ...``, ``python -m ismarl reproduce ...`` (a chain of
-steps into one directory) and ``python -m ismarl evaluate RUN_DIR ...``."""
+steps into one directory), ``python -m ismarl evaluate RUN_DIR ...`` and ``python -m ismarl
+warmup-pairs WARMUP_DIR ...`` (Step-4 starting pairs of criterion-meeting warm-up agents)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dry-run", action="store_true", help="print the plan (experiment, iterations, what it builds on) and stop")
     r.add_argument("--no-progress", action="store_true")
 
+    w = sub.add_parser("warmup-pairs", help="starting pairs for a two-learner run (Step 4) made only of a warm-up run's "
+                       "agents that meet the Step-1 criterion; prints them and the --set to use")
+    w.add_argument("warmup", help="warm-up run directory with an evaluate.json against tft and allc (python -m ismarl evaluate)")
+    w.add_argument("--seeds", type=_parse_seeds, default=[0], help="the seeds of the run to start (a count or a comma list)")
+
     e = sub.add_parser("evaluate", help="in-episode behaviour of a trained run against co-players",
                        epilog=EVALUATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("run", help="run directory (holding checkpoint.msgpack/.json)")
@@ -103,6 +109,17 @@ def main(argv=None) -> int:
                 print(f"{step:>20}  {cfg.iterations:>7} iterations  batch {cfg.batch_size:>5}  builds on: {builds_on}  ({state})")
             return 0
         chain.run_chain(steps, preset, args.seeds, args.out, overrides=args.set, progress=not args.no_progress)
+        return 0
+    if args.command == "warmup-pairs":
+        from ismarl.train.summary import criterion_pairs, warmup_best_responders
+
+        ok = warmup_best_responders(args.warmup)
+        print("Step-1 criterion (TFT rounds 40-60 >= 0.9, ALLC <= 0.05) per warm-up seed: "
+              + ", ".join(f"{s} {'meets' if m else 'misses'}" for s, m in ok.items()))
+        first, second = criterion_pairs(args.warmup, len(args.seeds))
+        for seed, a, b in zip(args.seeds, first, second):
+            print(f"seed {seed}: learners from warm-up agents {a} + {b}")
+        print(f"--set 'init_from=[\"{args.warmup}\",\"{args.warmup}\"]' --set 'init_seed_offset=[]' --set 'init_seeds={json.dumps([list(first), list(second)])}'")
         return 0
     if args.command == "evaluate":
         specs = [s.strip() for s in args.opponents.split(",") if s.strip()]

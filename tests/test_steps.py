@@ -86,6 +86,76 @@ def test_frozen_and_init_from_with_seed_offset(tmp_path):
         initial_states(cfg.replace(init_seed_offset=(0,)), [0])
 
 
+def test_init_seeds_name_the_starting_agents(tmp_path):
+    """``init_seeds`` loads, for each seed and learner, the named seed of the source run (by value),
+    independently per learner; bad combinations and unknown seeds raise named errors."""
+    from ismarl.evaluate import load_run
+    from ismarl.train.summary import starting_pairs
+
+    src = tmp_path / "src"
+    assert main(["train", "step1", "--seeds", "3,4,5", "--out", str(src), *TINY]) == 0
+    base = get_config("step3", "fast").replace(horizon=10, batch_size=8, iterations=2,
+                                               network=type(get_config("step3", "fast").network)(8, 4),
+                                               init_from=(str(src), str(src)), init_seed_offset=())
+    cfg = base.replace(init_seeds=((5, 3, 5), (4, 5, 3)))
+    assert base.replace(init_seeds=()).hash() == base.hash() != cfg.hash()  # the default stays out of the hash
+    states = initial_states(cfg, [0, 1, 2])
+    _, _, p, _ = load_run(src)
+    for i in range(3):
+        for learner in (0, 1):
+            j = (3, 4, 5).index(cfg.init_seeds[learner][i])
+            for a, b in zip(jax.tree_util.tree_leaves(states.params), jax.tree_util.tree_leaves(p)):
+                np.testing.assert_array_equal(np.asarray(a[i, learner]), np.asarray(b[j, 0]))
+    with pytest.raises(ValueError, match="has no seed"):
+        initial_states(base.replace(init_seeds=((5, 9, 5), (4, 5, 3))), [0, 1, 2])
+    with pytest.raises(ValueError, match="3 source seeds for 2 seeds"):
+        initial_states(cfg, [0, 1])
+    with pytest.raises(ValueError, match="not both"):
+        cfg.replace(init_seed_offset=(0, 1))
+    with pytest.raises(ValueError, match="one list per learner"):
+        base.replace(init_seeds=((5, 3),))
+    with pytest.raises(ValueError, match="one source seed per seed"):
+        base.replace(init_seeds=((5, 3), (4,)))
+    with pytest.raises(ValueError, match="init_from is empty"):
+        base.replace(init_from=(), init_seeds=((5,), (4,)))
+    # through the command line, and read back by starting_pairs
+    run = tmp_path / "s4"
+    assert main(["train", "step4", "--seeds", "7,8", "--out", str(run), *TINY, "--set", f'init_from=["{src}","{src}"]',
+                 "--set", "init_seed_offset=[]", "--set", "init_seeds=[[5,3],[4,5]]"]) == 0
+    assert starting_pairs(run) == [(5, 4), (3, 5)]
+
+
+def test_criterion_pairs_use_only_agents_that_meet_the_criterion(tmp_path, capsys):
+    """Every unordered pair of criterion-meeting warm-up agents in turn, then with roles swapped;
+    fewer than two such agents is an error that says so; the command prints the --set to use."""
+    from pathlib import Path
+
+    from ismarl.train.summary import criterion_pairs
+
+    def fake_warmup(d, tft, allc):
+        d.mkdir()
+        per = lambda vals, key: [{"seed": s, "coop_rounds_40_60": v if key == "tft" else 0.0, "agent": {"coop": v}}
+                                 for s, v in vals.items()]
+        (d / "evaluate.json").write_text(json.dumps({"opponents": {"tft": {"per_seed": per(tft, "tft")},
+                                                                   "allc": {"per_seed": per(allc, "allc")}}}))
+        return d
+
+    w = fake_warmup(tmp_path / "w", {7: 0.95, 8: 0.5, 9: 0.99, 11: 0.92}, {7: 0.0, 8: 0.0, 9: 0.01, 11: 0.2})
+    assert criterion_pairs(w, 5) == ((7, 9, 7, 9, 7), (9, 7, 9, 7, 9))  # 8 misses TFT, 11 cooperates with ALLC
+    assert criterion_pairs(w, 1) == ((7,), (9,))
+    with pytest.raises(ValueError, match="n_seeds"):
+        criterion_pairs(w, 0)
+    one = fake_warmup(tmp_path / "one", {0: 0.95, 1: 0.3}, {0: 0.0, 1: 0.0})
+    with pytest.raises(ValueError, match="1 of its 2 agents meet"):
+        criterion_pairs(one, 5)
+    w5 = Path(__file__).resolve().parents[1] / "results/step4_search/w5"
+    assert criterion_pairs(w5, 6) == ((0, 0, 0, 1, 1, 2), (1, 2, 4, 2, 4, 4))
+    assert main(["warmup-pairs", str(w5), "--seeds", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "3 misses" in out and "seed 2: learners from warm-up agents 0 + 4" in out
+    assert "--set 'init_seeds=[[0, 0, 0], [1, 2, 4]]'" in out
+
+
 def test_init_from_a_snapshot_iteration(tmp_path):
     """``init_iteration`` starts from the source run's snapshot at that iteration, not its end."""
     s2 = tmp_path / "s2"

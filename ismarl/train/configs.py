@@ -82,6 +82,9 @@ class ExperimentConfig:
     frozen: tuple[str, ...] = ()  # run directories of frozen co-players ("frozen:j")
     init_from: tuple[str | None, ...] = ()  # per learner: run directory to start from, or None
     init_seed_offset: tuple[int, ...] = ()  # per learner: seed i starts from that run's seed i + offset
+    # per learner: the init_from run's seed (by value) each of this run's seeds starts from, one per
+    # seed in order; names the pairs outright (e.g. only warm-up agents that meet the Step-1 criterion)
+    init_seeds: tuple[tuple[int, ...], ...] = ()
     init_iteration: int = 0  # start from the init_from runs' snapshot at this iteration; 0 = their final checkpoint
     chunk: int = 50  # iterations per compiled call (metrics are logged once per chunk)
     checkpoint_every: int = 500  # a multiple of chunk
@@ -99,6 +102,14 @@ class ExperimentConfig:
             raise ValueError("an experiment needs at least one learner (one pool)")
         if self.init_iteration < 0:
             raise ValueError(f"init_iteration must be >= 0, got {self.init_iteration}")
+        if self.init_seeds and self.init_seed_offset:
+            raise ValueError("give init_seeds or init_seed_offset, not both")
+        if self.init_seeds and not any(self.init_from):
+            raise ValueError("init_seeds names seeds of the init_from runs, but init_from is empty")
+        if self.init_seeds and len(self.init_seeds) != len(self.pools):
+            raise ValueError(f"init_seeds needs one list per learner ({len(self.pools)}), got {len(self.init_seeds)}")
+        if len({len(s) for s in self.init_seeds}) > 1:
+            raise ValueError(f"init_seeds: every learner needs one source seed per seed, got lengths {[len(s) for s in self.init_seeds]}")
         if self.chunk <= 0 or any(v % self.chunk for v in (self.checkpoint_every, self.probe_every, self.snapshot_every)):
             raise ValueError("checkpoint_every, probe_every and snapshot_every must be multiples of chunk")
 
@@ -112,7 +123,7 @@ class ExperimentConfig:
         d = self.to_dict()
         for k in ("iterations", "checkpoint_every", "probe_every", "probe_episodes", "probes", "snapshot_every"):
             d.pop(k)
-        for k in ("init_seed_offset", "init_iteration"):  # fields added later stay out of the hash at their default
+        for k in ("init_seed_offset", "init_iteration", "init_seeds"):  # fields added later stay out of the hash at their default
             if not d[k]:
                 d.pop(k)
         for k in ("entropy_decay_start", "lr_decay_start"):
@@ -132,6 +143,7 @@ def from_dict(d: dict) -> ExperimentConfig:
     for k in ("frozen", "init_from", "init_seed_offset", "probes"):
         d.setdefault(k, ())
         d[k] = tuple(d[k])
+    d["init_seeds"] = tuple(tuple(int(x) for x in s) for s in d.get("init_seeds") or ())
     return ExperimentConfig(**d)
 
 

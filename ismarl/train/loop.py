@@ -39,21 +39,31 @@ def state_template(cfg: ExperimentConfig, seeds) -> a2c.TrainState:
     return _stack([a2c.init_state(cfg, s) for s in seeds])
 
 
-def _load_params_per_seed(run_dir, n_seeds: int, learner: int | None = None, offset: int = 0, iteration: int = 0):
+def _load_params_per_seed(run_dir, n_seeds: int, learner: int | None = None, offset: int = 0, iteration: int = 0,
+                          source_seeds=None):
     """Parameters of a finished run (its snapshot at ``iteration``, or its final checkpoint when
-    ``iteration`` is 0), one per seed of this run (seed i takes the other run's seed (i + offset)
-    modulo its seed count); returns ``(network config, params with leading seed axis)``."""
+    ``iteration`` is 0), one per seed of this run: seed i takes the other run's seed
+    ``source_seeds[i]`` (a seed value of that run) when given, else its seed (i + offset) modulo
+    its seed count; returns ``(network config, params with leading seed axis)``."""
     from ismarl.evaluate import load_run, load_snapshots
 
     if iteration:
-        cfg, _, snaps = load_snapshots(run_dir)
+        cfg, src_seeds, snaps = load_snapshots(run_dir)
         if iteration not in snaps:
             raise ValueError(f"init_iteration {iteration}: {run_dir} has snapshots at {sorted(snaps)} only")
         params = snaps[iteration]
     else:
-        cfg, _, params, _ = load_run(run_dir)
+        cfg, src_seeds, params, _ = load_run(run_dir)
     n = jax.tree_util.tree_leaves(params)[0].shape[0]
-    idx = (jnp.arange(n_seeds) + offset) % n
+    if source_seeds is not None:
+        if len(source_seeds) != n_seeds:
+            raise ValueError(f"init_seeds for {run_dir}: {len(source_seeds)} source seeds for {n_seeds} seeds of this run")
+        missing = [s for s in source_seeds if s not in list(src_seeds)]
+        if missing:
+            raise ValueError(f"init_seeds: {run_dir} has no seed(s) {missing}; its seeds are {list(src_seeds)}")
+        idx = jnp.asarray([list(src_seeds).index(s) for s in source_seeds])
+    else:
+        idx = (jnp.arange(n_seeds) + offset) % n
     p = jax.tree_util.tree_map(lambda x: x[idx], params)  # (S, L, ...)
     if learner is not None:
         p = jax.tree_util.tree_map(lambda x: x[:, learner], p)
@@ -72,7 +82,8 @@ def initial_states(cfg: ExperimentConfig, seeds):
         for i, src in enumerate(cfg.init_from):
             if src is None:
                 continue
-            net, p = _load_params_per_seed(src, len(seeds), learner=0, offset=offsets[i], iteration=cfg.init_iteration)
+            net, p = _load_params_per_seed(src, len(seeds), learner=0, offset=offsets[i], iteration=cfg.init_iteration,
+                                           source_seeds=cfg.init_seeds[i] if cfg.init_seeds else None)
             if (net.hidden, net.embed) != (cfg.network.hidden, cfg.network.embed) or (net.use_z and not cfg.network.use_z):
                 raise ValueError(f"init_from {src}: network {net} differs from this run's {cfg.network}")
             # a network without the z input can start a run that has one: z's embedding keeps its

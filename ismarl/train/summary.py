@@ -129,6 +129,8 @@ def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
         offsets = list(c.get("init_seed_offset") or [])
         if start != "scratch" and offsets and offsets != list(range(len(offsets))):
             start += " (seed i + " + " / i + ".join(str(o) for o in offsets) + ")"
+        if start != "scratch" and c.get("init_seeds"):
+            start += " (agents " + ", ".join("+".join(map(str, p)) for p in zip(*c["init_seeds"])) + ")"
         ends = ", ".join(f"{e['final']:.2f}" for e in summ)
         lines.append(
             f"| {d.name} | {len(summ)} | {summ[0]['iterations']} | {c['network']['hidden']} / {c['batch_size']} | {start} | {tab} | "
@@ -193,8 +195,9 @@ def pairs_table(run_dirs, threshold: float = 0.8) -> str:
 
 def starting_pairs(run_dir) -> list[tuple[int, ...]]:
     """Per seed of a run, the seeds of the runs its learners started from (``init_from``), one per
-    learner: the run's k-th seed takes, for learner j, seed (k + ``init_seed_offset[j]``) modulo
-    the seed count of ``init_from[j]``, as the training loop loads them."""
+    learner: the run's k-th seed takes, for learner j, seed ``init_seeds[j][k]`` when the run names
+    them, else seed (k + ``init_seed_offset[j]``) modulo the seed count of ``init_from[j]``, as the
+    training loop loads them."""
     d = json.loads((Path(run_dir) / "config.json").read_text())
     c = d["config"]
     src = c.get("init_from") or []
@@ -206,6 +209,9 @@ def starting_pairs(run_dir) -> list[tuple[int, ...]]:
         root = root.parent  # init_from paths are relative to the repository root
     if not all((root / s / "config.json").is_file() for s in src):
         raise FileNotFoundError(f"{run_dir}: the runs it started from ({src}) have no config.json here")
+    named = c.get("init_seeds") or []
+    if named:
+        return [tuple(int(s[k]) for s in named) for k in range(len(d["seeds"]))]
     warm = [json.loads((root / s / "config.json").read_text())["seeds"] for s in src]
     return [tuple(w[(k + o) % len(w)] for w, o in zip(warm, offsets)) for k in range(len(d["seeds"]))]
 
@@ -222,6 +228,25 @@ def warmup_best_responders(warmup_dir) -> dict[int, bool]:
         raise ValueError(f"{warmup_dir}/evaluate.json: episodes shorter than 60 rounds, the Step-1 criterion needs rounds 40-60")
     return {s["seed"]: is_best_responder({"tft": {"coop_40_60": s["coop_rounds_40_60"]}, "allc": {"coop": a["agent"]["coop"]}})
             for s, a in zip(ev["tft"]["per_seed"], ev["allc"]["per_seed"])}
+
+
+def criterion_pairs(warmup_dir, n_seeds: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Starting pairs for ``n_seeds`` seeds of a two-learner run from a warm-up run, made only of its
+    agents that meet the Step-1 criterion (:func:`warmup_best_responders`): every unordered pair of
+    them in turn, then the same pairs with the roles swapped, and so on. Returns ``init_seeds``
+    (learner 0's warm-up seeds, learner 1's warm-up seeds) for the run's config."""
+    import itertools
+
+    if n_seeds < 1:
+        raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
+    ok = warmup_best_responders(warmup_dir)
+    good = sorted(s for s, meets in ok.items() if meets)
+    if len(good) < 2:
+        raise ValueError(f"{warmup_dir}: {len(good)} of its {len(ok)} agents meet the Step-1 criterion, "
+                         f"a pair needs two; train the warm-up with more seeds")
+    pairs = list(itertools.combinations(good, 2))
+    chosen = [pairs[k % len(pairs)][::(-1 if (k // len(pairs)) % 2 else 1)] for k in range(n_seeds)]
+    return tuple(p[0] for p in chosen), tuple(p[1] for p in chosen)
 
 
 def held_by_starting_pair(run_dirs, threshold: float = 0.8) -> dict[tuple[int, ...], list[bool]]:
