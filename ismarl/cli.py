@@ -104,6 +104,7 @@ def main(argv=None) -> int:
         steps = chain.resolve(names, preset)
         if args.dry_run:
             for step, cfg, run_dir in chain.plan(steps, preset, args.out, args.set):
+                cfg = chain.pair_warmup_agents(cfg, len(args.seeds), args.out, evaluate=False, log=lambda *a: None)
                 builds_on = ", ".join(list(cfg.frozen) + [p for p in cfg.init_from if p]) or "-"
                 state = "finished" if chain.is_finished(run_dir, cfg) else "to train"
                 print(f"{step:>20}  {cfg.iterations:>7} iterations  batch {cfg.batch_size:>5}  builds on: {builds_on}  ({state})")

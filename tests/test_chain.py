@@ -78,3 +78,39 @@ def test_chain_errors_name_the_problem(tmp_path):
                 + sum([["--set", a] for a in TINY], [])) == 0
     with pytest.raises(ValueError, match="holds seeds"):
         chain.run_chain(["step1"], "fast", [0, 1], out, overrides=TINY, progress=False, log=lambda *a: None)
+
+
+def test_chain_starts_step4_from_criterion_meeting_warmup_agents(tmp_path, monkeypatch):
+    """At cpu scale the chain evaluates its warm-up and pairs only agents that meet the Step-1
+    criterion; with all meeting it (or fewer than two) the positional pairs stay, the latter with
+    a warning; the paired run is skipped as finished when the chain runs again."""
+    from ismarl.train import summary
+
+    out = tmp_path / "chain"
+    tiny = [a for a in TINY if not a.startswith("horizon")] + ["horizon=60"]
+    logs = []
+    chain.run_chain(["step1"], "cpu", [0, 1, 2], out, overrides=tiny, progress=False, log=logs.append)
+    cfg = chain.plan(["step4"], "cpu", out, tiny)[0][1]
+    assert cfg.init_seed_offset == (0, 1) and not cfg.init_seeds
+    # no evaluation yet, and not allowed to make one: unchanged
+    assert chain.pair_warmup_agents(cfg, 3, out, evaluate=False, log=logs.append) == cfg
+    assert not (out / "step1" / "evaluate.json").exists()
+    # the tiny warm-up's agents do not meet the criterion: unchanged, with a warning
+    assert chain.pair_warmup_agents(cfg, 3, out, log=logs.append) == cfg
+    assert json.loads((out / "step1" / "evaluate.json").read_text())["iteration"] == 4
+    assert sum(summary.warmup_best_responders(out / "step1").values()) < 2 and "only" in logs[-1]
+    monkeypatch.setattr(summary, "warmup_best_responders", lambda d: {0: True, 1: True, 2: True})
+    assert chain.pair_warmup_agents(cfg, 3, out, log=logs.append) == cfg
+    monkeypatch.setattr(summary, "warmup_best_responders", lambda d: {0: True, 1: False, 2: True})
+    paired = chain.pair_warmup_agents(cfg, 3, out, log=logs.append)
+    assert paired.init_seeds == ((0, 2, 0), (2, 0, 2)) and paired.init_seed_offset == ()
+    assert "[1] miss" in logs[-1]
+    # the chain trains Step 4 from these pairs, and skips it the next time
+    assert chain.run_chain(["step4"], "cpu", [0, 1, 2], out, overrides=tiny, progress=False,
+                           log=logs.append) == [("step4", "trained")]
+    assert checkpoint.read_sidecar(out / "step4")["config"]["init_seeds"] == [[0, 2, 0], [2, 0, 2]]
+    assert chain.run_chain(["step4"], "cpu", [0, 1, 2], out, overrides=tiny, progress=False,
+                           log=logs.append) == [("step4", "skipped (finished)")]
+    # other experiments, and runs from outside the chain, are left alone
+    outside = cfg.replace(init_from=(str(tmp_path / "elsewhere" / "step1"),) * 2)
+    assert chain.pair_warmup_agents(outside, 3, out, log=logs.append) == outside

@@ -10,6 +10,10 @@ reproduction at one scale is a single command::
 
 An experiment whose run directory already holds a finished checkpoint of the same configuration
 is skipped, a partial one is resumed, so an interrupted chain continues where it stopped.
+
+A Step 4 that starts from the chain's warm-up pairs only warm-up agents that meet the Step-1
+criterion (:func:`pair_warmup_agents`): with one that misses it, the mixed pool rarely finds
+cooperation (``results/step4_search/README.md``).
 """
 
 from __future__ import annotations
@@ -99,6 +103,54 @@ def plan(steps, preset: str, out, overrides=()) -> list[tuple[str, ExperimentCon
     return rows
 
 
+#: experiments whose agents are warm-ups for Step 4 at ``cpu`` scale (one learner, best-responding)
+WARMUPS = ("step1", "step1_opponent_id")
+
+
+def pair_warmup_agents(cfg: ExperimentConfig, n_seeds: int, out, evaluate: bool = True, log=print) -> ExperimentConfig:
+    """``cfg`` with its starting pairs restricted to warm-up agents that meet the Step-1 criterion.
+
+    Applies to an experiment that starts both learners by position (``init_seed_offset``) from the
+    same warm-up run of the chain (``OUT/step1`` or ``OUT/step1_opponent_id``). The warm-up is
+    evaluated against TFT and ALLC (``OUT/<warm-up>/evaluate.json``, 1000 episodes; only with
+    ``evaluate``, else ``cfg`` is returned unchanged when it has none). When every agent meets the
+    criterion, or fewer than two do, ``cfg`` is returned unchanged (with a warning in the second
+    case); otherwise ``init_seeds`` names pairs of the agents that meet it
+    (:func:`ismarl.train.summary.criterion_pairs`)."""
+    import json
+
+    from ismarl.train.summary import criterion_pairs, warmup_best_responders
+
+    src = {p for p in cfg.init_from if p}
+    if cfg.n_learners != 2 or len(src) != 1 or len([p for p in cfg.init_from if p]) != 2 or cfg.init_seeds:
+        return cfg
+    warm = Path(src.pop())
+    if warm.parent != Path(out) or warm.name not in WARMUPS or not checkpoint.exists(warm):
+        return cfg
+    ev = warm / "evaluate.json"
+    iteration = int(checkpoint.read_sidecar(warm)["iteration"])
+    fresh = ev.is_file() and json.loads(ev.read_text()).get("iteration") == iteration and \
+        {"tft", "allc"} <= set(json.loads(ev.read_text())["opponents"])
+    if not fresh:
+        if not evaluate:
+            return cfg
+        from ismarl.evaluate import evaluate_run, write_json
+
+        write_json(evaluate_run(warm, ["tft", "allc"], episodes=1000), ev)
+    ok = warmup_best_responders(warm)
+    good = [s for s, m in ok.items() if m]
+    if len(good) == len(ok):
+        return cfg
+    if len(good) < 2:
+        log(f"{cfg.name}: only {len(good)} of the {len(ok)} warm-up agents in {warm} meet the Step-1 criterion; "
+            f"starting from them by position (train the warm-up with more seeds)")
+        return cfg
+    first, second = criterion_pairs(warm, n_seeds)
+    log(f"{cfg.name}: warm-up agents {sorted(set(ok) - set(good))} miss the Step-1 criterion; "
+        f"starting pairs {', '.join(f'{a} + {b}' for a, b in zip(first, second))}")
+    return cfg.replace(init_seed_offset=(), init_seeds=(first, second))
+
+
 def run_chain(steps, preset: str, seeds, out, overrides=(), manifest: bool = True, progress: bool = True,
               log=print) -> list[tuple[str, str]]:
     """Train ``steps`` (see :func:`plan`) into ``out``; returns ``[(experiment, what happened)]``
@@ -109,6 +161,7 @@ def run_chain(steps, preset: str, seeds, out, overrides=(), manifest: bool = Tru
     seeds = [int(s) for s in seeds]
     done = []
     for step, cfg, run_dir in plan(steps, preset, out, overrides):
+        cfg = pair_warmup_agents(cfg, len(seeds), out, log=log)
         if is_finished(run_dir, cfg):
             meta = checkpoint.read_sidecar(run_dir)
             if meta.get("seeds") != seeds:
