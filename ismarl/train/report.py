@@ -67,6 +67,9 @@ def _schedule(run: Path) -> str:
             f"learning rate {lr}, entropy bonus {ent}")
 
 
+#: the tests of the warm-up protocol (pairs of criterion-meeting agents) and their fresh warm-ups
+PROTOCOL = ("s4cool_cross", "s4cool_w4c", "s4cool_w4d")
+PROTOCOL_WARMUPS = ("w4c", "w4d")
 FALLING = ("s4ent01_paperpool_cool", "s4ent01_paperpool_cool2000", "s4cool1e4")  # search runs with a falling step size, from w5
 
 
@@ -272,6 +275,16 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
   the preset trained exactly as the shipped run (`s4cool_w2b`) held >= 0.8 in {held_count(S / "s4cool_w2b")} of 5 seeds
   ({"no seed reached 0.5" if all(e["rise"] is None for e in w2b) else "some seeds reached 0.5"}; peak {max(e["max"] for e in w2b):.2f}): the shipped
   result depends on the warm-up drawing two agents that meet the criterion.
+"""
+    fresh_ok = {w: warmup_best_responders(S / w) for w in PROTOCOL_WARMUPS}
+    runs = {r: learner_cooperation(S / r) for r in PROTOCOL}
+    text += f"""- A warm-up protocol, tested: pairs of criterion-meeting agents only (`python -m ismarl warmup-pairs`,
+  config field `init_seeds`), predicted in the search log to hold in at least 4 of 5 seeds per run.
+  Fresh four-seed warm-ups: {"; ".join(f"`{w}` {sum(ok.values())} of {len(ok)} agents meet the criterion" for w, ok in fresh_ok.items())}.
+  Held >= 0.8: {"; ".join(f"`{r}` {held_count(S / r)} of {len(summ)}" for r, summ in runs.items())}
+  (fresh episodes, learner vs learner: {"; ".join(_fmt(e["both"] for e in fresh_cooperation(S / r)["learners"].values()) for r in runs)}).
+  Seeds that reached 0.5: {sum(e["rise"] is not None for summ in runs.values() for e in summ)} of {sum(len(s) for s in runs.values())}.
+  Meeting the criterion is needed for a pair to find cooperation, and not enough for it to hold 0.8.
 """
     return text
 
