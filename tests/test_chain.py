@@ -99,6 +99,9 @@ def test_chain_starts_step4_from_criterion_meeting_warmup_agents(tmp_path, monke
     assert chain.pair_warmup_agents(cfg, 3, out, log=logs.append) == cfg
     assert json.loads((out / "step1" / "evaluate.json").read_text())["iteration"] == 4
     assert sum(summary.warmup_best_responders(out / "step1").values()) < 2 and "only" in logs[-1]
+    (out / "step1" / "evaluate.json").write_text("{ cut short")  # unreadable: evaluated again
+    assert chain.pair_warmup_agents(cfg, 3, out, log=logs.append) == cfg
+    assert json.loads((out / "step1" / "evaluate.json").read_text())["iteration"] == 4
     monkeypatch.setattr(summary, "warmup_best_responders", lambda d: {0: True, 1: True, 2: True})
     assert chain.pair_warmup_agents(cfg, 3, out, log=logs.append) == cfg
     monkeypatch.setattr(summary, "warmup_best_responders", lambda d: {0: True, 1: False, 2: True})

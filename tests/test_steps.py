@@ -148,6 +148,9 @@ def test_criterion_pairs_use_only_agents_that_meet_the_criterion(tmp_path, capsy
     one = fake_warmup(tmp_path / "one", {0: 0.95, 1: 0.3}, {0: 0.0, 1: 0.0})
     with pytest.raises(ValueError, match="1 of its 2 agents meet"):
         criterion_pairs(one, 5)
+    (one / "evaluate.json").write_text("{ cut short")
+    with pytest.raises(ValueError, match="evaluate the warm-up again"):
+        criterion_pairs(one, 5)
     w5 = Path(__file__).resolve().parents[1] / "results/step4_search/w5"
     assert criterion_pairs(w5, 6) == ((0, 0, 0, 1, 1, 2), (1, 2, 4, 2, 4, 4))
     assert main(["warmup-pairs", str(w5), "--seeds", "3"]) == 0

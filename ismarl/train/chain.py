@@ -129,9 +129,11 @@ def pair_warmup_agents(cfg: ExperimentConfig, n_seeds: int, out, evaluate: bool 
         return cfg
     ev = warm / "evaluate.json"
     iteration = int(checkpoint.read_sidecar(warm)["iteration"])
-    fresh = ev.is_file() and json.loads(ev.read_text()).get("iteration") == iteration and \
-        {"tft", "allc"} <= set(json.loads(ev.read_text())["opponents"])
-    if not fresh:
+    try:
+        done = json.loads(ev.read_text()) if ev.is_file() else {}
+    except ValueError:  # an unreadable evaluation (e.g. cut short) is made again
+        done = {}
+    if done.get("iteration") != iteration or not {"tft", "allc"} <= set(done.get("opponents", {})):
         if not evaluate:
             return cfg
         from ismarl.evaluate import evaluate_run, write_json

@@ -221,7 +221,11 @@ def warmup_best_responders(warmup_dir) -> dict[int, bool]:
     (:func:`ismarl.train.loop.is_best_responder`) in the fresh episodes of its ``evaluate.json``."""
     from ismarl.train.loop import is_best_responder
 
-    ev = json.loads((Path(warmup_dir) / "evaluate.json").read_text())["opponents"]
+    path = Path(warmup_dir) / "evaluate.json"
+    try:
+        ev = json.loads(path.read_text())["opponents"]
+    except (ValueError, KeyError) as e:
+        raise ValueError(f"{path} is not an evaluation written by `python -m ismarl evaluate` ({e!r}); evaluate the warm-up again") from e
     if "tft" not in ev or "allc" not in ev:
         raise ValueError(f"{warmup_dir}/evaluate.json has no evaluation against TFT and ALLC")
     if any(s["coop_rounds_40_60"] is None for s in ev["tft"]["per_seed"]):
