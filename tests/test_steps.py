@@ -270,6 +270,10 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     cfg = get_config("step4", "cpu").to_dict()
     (run / "config.json").write_text(json.dumps({"config": dict(cfg, init_seed_offset=[0, 2])}))
     assert "| results/step1 (seed i + 0 / i + 2) |" in search_table([run])
+    # the discount is shown beside lambda, so a run that differs only in gamma is told apart
+    assert "| 0.99 / 1 |" in table
+    (run / "config.json").write_text(json.dumps({"config": dict(cfg, a2c=dict(cfg["a2c"], gamma=1.0))}))
+    assert "| 1 / 1 |" in search_table([run])
     (run / "config.json").write_text(json.dumps({"config": cfg}))
     # two runs trained alike: every training metric equal, wall time aside
     from ismarl.train.summary import same_training

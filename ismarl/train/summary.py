@@ -108,7 +108,7 @@ def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
     outcomes (from ``metrics.jsonl``): cooperation in ``match`` (learner vs learner by default) at
     the end and at its maximum, and the last probes of learner 1 (cooperation in rounds 40-60 with
     TFT, ALLC, ALLD)."""
-    lines = ["| run | seeds | iterations | GRU / batch | start | other co-players | lr | λ | adv. | reward scale | entropy | "
+    lines = ["| run | seeds | iterations | GRU / batch | start | other co-players | lr | γ / λ | adv. | reward scale | entropy | "
              "end coop (per seed) | max coop | last probe TFT / ALLC / ALLD |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for d in run_dirs:
@@ -134,7 +134,7 @@ def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
         ends = ", ".join(f"{e['final']:.2f}" for e in summ)
         lines.append(
             f"| {d.name} | {len(summ)} | {summ[0]['iterations']} | {c['network']['hidden']} / {c['batch_size']} | {start} | {tab} | "
-            f"{_fmt_schedule(a['learning_rate'], a['learning_rate_end'], a['lr_decay_iterations'], a.get('lr_decay_start', 0))} | {a['gae_lambda']:g} | "
+            f"{_fmt_schedule(a['learning_rate'], a['learning_rate_end'], a['lr_decay_iterations'], a.get('lr_decay_start', 0))} | {a['gamma']:g} / {a['gae_lambda']:g} | "
             f"{a['advantage_norm']} | {a['reward_scale']:g} | "
             f"{_fmt_schedule(a['entropy_coef'], a['entropy_coef_end'], a['entropy_decay_iterations'], a.get('entropy_decay_start', 0))} | "
             f"{ends} | {max(e['max'] for e in summ):.2f} | {probe} |")
