@@ -69,13 +69,14 @@ def _schedule(run: Path) -> str:
 
 #: the tests of the warm-up protocol (pairs of criterion-meeting agents) and their fresh warm-ups
 PROTOCOL = ("s4cool_cross", "s4cool_w4c", "s4cool_w4d")
-# one setting of the returns changed, on pairs and training seeds whose outcome with the preset is known:
-# (setting, the preset's run, the changed run); "step4" is the shipped run, the others are search runs
+#: one setting of the returns changed (gamma; GAE and TD lambda), on pairs and training seeds whose outcome
+#: with the preset is known: (setting, the preset's run, the changed run); "step4" is the shipped run, the
+#: others are search runs
 SETTINGS = (("gamma = 1", "s4cool_w4c", "s4cool_w4c_g1"), ("gamma = 1", "s4cool_w4c_swap", "s4cool_w4c_swap_g1"),
-            ("GAE and TD lambda = 0.95", "s4cool_w4c", "s4cool_w4c_l95"),
-            ("GAE and TD lambda = 0.95", "s4cool_w4c_swap", "s4cool_w4c_swap_l95"),
-            ("GAE and TD lambda = 0.95", "step4", "s4cool_step1_l95"),
-            ("GAE and TD lambda = 0.95", "s4cool_cross", "s4cool_cross_l95"))
+            ("lambda = 0.95", "s4cool_w4c", "s4cool_w4c_l95"),
+            ("lambda = 0.95", "s4cool_w4c_swap", "s4cool_w4c_swap_l95"),
+            ("lambda = 0.95", "step4", "s4cool_step1_l95"),
+            ("lambda = 0.95", "s4cool_cross", "s4cool_cross_l95"))
 PROTOCOL_WARMUPS = ("w4c", "w4d")
 FALLING = ("s4ent01_paperpool_cool", "s4ent01_paperpool_cool2000", "s4cool1e4")  # search runs with a falling step size, from w5
 
