@@ -30,7 +30,8 @@ book-fast: $(STAMP)
 	@$(TIMED) "book (fast scale, strict)" env $(FAST) $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/fast
 
 test-unit: $(STAMP)
-	@$(TIMED) "unit and property tests" env JAX_PLATFORMS=cpu $(BIN)/python -m pytest tests -q
+	@$(TIMED) "unit and property tests" env JAX_PLATFORMS=cpu $(BIN)/python -m pytest tests -q -m "not shipped"
+	@$(TIMED) "tests on shipped results" env JAX_PLATFORMS=cpu $(BIN)/python -m pytest tests -q -m shipped
 
 test-notebooks: $(STAMP)
 	@$(TIMED) "notebooks under nbval (fast scale)" env $(FAST) $(BIN)/python -m pytest -q \

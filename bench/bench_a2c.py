@@ -4,7 +4,7 @@ Usage: ``python bench/bench_a2c.py [--iterations 3] [--out results/bench_a2c]``.
 and a table: agent-steps per second (episodes x rounds per second, one learner, one seed) for
 GRU-128 and GRU-32 at batch 256 and 2048 (T = 100), with compile time excluded, and the wall time
 of the shipped Step-1 run (``results/step1``) until its first probe meeting the criterion
-(cooperation >= 0.9 with TFT in rounds 40-60 while <= 0.05 with ALLC).
+(:data:`ismarl.protocol.STEP1`: cooperation >= 0.9 with TFT in rounds 40-60, <= 0.05 with ALLC).
 """
 
 from __future__ import annotations
@@ -16,17 +16,19 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from ismarl.agents import NetworkConfig
-from ismarl.provenance import describe_machine, write_manifest
-from ismarl.train import a2c
-from ismarl.train.configs import get_config
-from ismarl.train.loop import is_best_responder, read_metrics
+from ismarl.agents.network import NetworkConfig
+from ismarl.runs.provenance import describe_machine, write_manifest
+from ismarl.engines.a2c import engine as a2c
+from ismarl.engines.seeds import seed_keys
+from ismarl.experiments.presets import get_config
+from ismarl.protocol import STEP1
+from ismarl.runs.metrics import read_metrics
 
 
 def throughput(hidden: int, batch: int, iterations: int) -> tuple[float, float]:
     cfg = get_config("step1", "cpu").replace(network=NetworkConfig(hidden, 32), batch_size=batch)
     state = jax.tree_util.tree_map(lambda x: x[None], a2c.init_state(cfg, 0))
-    keys = a2c.seed_keys(0)[1][None]
+    keys = seed_keys(0)[1][None]
     chunk = a2c.make_chunk(cfg, 1)
     t = time.perf_counter()
     state, _ = chunk(state, keys, ())
@@ -45,7 +47,7 @@ def time_to_best_response(run_dir: Path):
     train = {(d["seed"], d["iteration"]): d["wall_s"] for d in read_metrics(run_dir, "train")}
     out = {}
     for d in probes:
-        if d["seed"] not in out and d["iteration"] > 0 and is_best_responder(d["probe"]):
+        if d["seed"] not in out and d["iteration"] > 0 and STEP1.met(d["probe"]["tft"][STEP1.window.key], d["probe"]["allc"]["coop"]):
             out[d["seed"]] = (d["iteration"], train.get((d["seed"], d["iteration"])))
     return out
 

@@ -19,7 +19,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from ismarl import analytic, games, provenance, simulate, strategies
+from ismarl import analytic, games, strategies
+from ismarl.runs import provenance
+from ismarl.sim import simulate
 
 HORIZON = 100
 BATCHES = (256, 2048)

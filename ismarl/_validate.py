@@ -65,3 +65,25 @@ def check_discount(value, name: str = "discount") -> float:
     if not 0.0 < g < 1.0:
         raise ValueError(f"{name} must lie in (0, 1), got {g}")
     return g
+
+
+def check_int(value, name: str, minimum: int | None = 0) -> int:
+    """Return ``value`` as an int, or raise if it is not an integer (bools are not) ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}: {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_real(value, name: str, low: float | None = None, high: float | None = None, *,
+               low_open: bool = False, optional: bool = False):
+    """``value`` if it is a finite real number (not a bool) within the bounds; ``None`` passes with ``optional``."""
+    if value is None and optional:
+        return None
+    x = check_finite_number(value, name)
+    if low is not None and (x < low or (low_open and x == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low:g}, got {value!r}")
+    if high is not None and x > high:
+        raise ValueError(f"{name} must be <= {high:g}, got {value!r}")
+    return value

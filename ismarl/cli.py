@@ -8,27 +8,58 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
-from ismarl import evaluate as ev
+from ismarl.engines.experiment import apply_overrides
+from ismarl.experiments import reproduce as chain
+from ismarl.experiments.presets import get_config
+from ismarl.experiments.warmup import criterion_pairs, warmup_best_responders
+from ismarl.protocol import STEP1
+from ismarl.runs import evaluate as ev
+from ismarl.runs.checkpoint import CheckpointError
+from ismarl.runs.provenance import write_manifest
+from ismarl.runs.train import check_seeds, train
+from ismarl.scale import preset_name
 
-EVALUATE_EPILOG = "JSON layout (--json):\n" + ev.__doc__.split("prints (or with ``--out FILE`` writes) one JSON object:", 1)[1]
+EVALUATE_EPILOG = "JSON layout (--json):\n" + ev.JSON_LAYOUT
 
 
 def _parse_seeds(text: str) -> list[int]:
-    """``3`` -> seeds 0, 1, 2; ``4,7`` -> seeds 4 and 7."""
-    if "," in text:
-        return [int(s) for s in text.split(",") if s.strip()]
-    n = int(text)
-    if n < 1:
-        raise argparse.ArgumentTypeError("--seeds needs at least one seed")
-    return list(range(n))
+    """``3`` -> seeds 0, 1, 2; ``4,7`` -> seeds 4 and 7 (distinct non-negative integers)."""
+    try:
+        if "," in text:
+            items = [s.strip() for s in text.split(",")]
+            if not all(items):
+                raise argparse.ArgumentTypeError(f"{text!r} has an empty entry; give a count (3) or a comma list of seeds (0,4)")
+            seeds = [int(s) for s in items]
+        else:
+            n = int(text)
+            if n < 1:
+                raise argparse.ArgumentTypeError(f"{text!r}: needs at least one seed; give a count >= 1 (3) or a comma list (0,4)")
+            if n > 100_000:
+                raise argparse.ArgumentTypeError(f"{text!r} seeds is more than this tool trains at once (100000)")
+            seeds = list(range(n))
+        return check_seeds(seeds)
+    except ValueError as exc:  # not an integer, a negative or repeated seed
+        msg = str(exc) if "seed" in str(exc) else f"{text!r} is not a count (3) or a comma list of seeds (0,4)"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr (exit status 2), pointing at ``--help``."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m ismarl", description="Train and evaluate ismarl's sequence-model agents.")
+    p = _Parser(prog="python -m ismarl", description="Train and evaluate ismarl's sequence-model agents.")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
+    debug = _Parser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback of an error")
 
-    t = sub.add_parser("train", help="train an experiment (all seeds in one compiled program)")
+    t = sub.add_parser("train", parents=[debug], help="train an experiment (all seeds in one compiled program)")
     t.add_argument("step", help="experiment name, e.g. step1")
     t.add_argument("--scale", default=None, help="preset: fast, cpu or paper/gpu (default: ISMARL_SCALE or cpu)")
     t.add_argument("--seeds", type=_parse_seeds, default=[0], help="number of seeds (0..n-1) or a comma list (default 1)")
@@ -41,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--manifest", action="store_true", help="write manifest.json (provenance) into --out when done")
 
-    r = sub.add_parser("reproduce", help="train a chain of experiments into OUT/<experiment>, each built on the "
+    r = sub.add_parser("reproduce", parents=[debug], help="train a chain of experiments into OUT/<experiment>, each built on the "
                        "chain's own earlier runs (skips finished runs, resumes partial ones)")
     r.add_argument("--scale", default=None, help="preset: fast, cpu or paper/gpu (default: ISMARL_SCALE or cpu)")
     r.add_argument("--seeds", type=_parse_seeds, default=[0], help="number of seeds (0..n-1) or a comma list (default 1)")
@@ -53,12 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--dry-run", action="store_true", help="print the plan (experiment, iterations, what it builds on) and stop")
     r.add_argument("--no-progress", action="store_true")
 
-    w = sub.add_parser("warmup-pairs", help="starting pairs for a two-learner run (Step 4) made only of a warm-up run's "
-                       "agents that meet the Step-1 criterion; prints them and the --set to use")
+    w = sub.add_parser("warmup-pairs", parents=[debug], help="starting pairs for a two-learner run (Step 4) made only of a warm-up run's "
+                       f"agents that meet the Step-1 criterion ({STEP1.describe()}); prints them and the --set to use")
     w.add_argument("warmup", help="warm-up run directory with an evaluate.json against tft and allc (python -m ismarl evaluate)")
     w.add_argument("--seeds", type=_parse_seeds, default=[0], help="the seeds of the run to start (a count or a comma list)")
 
-    e = sub.add_parser("evaluate", help="in-episode behaviour of a trained run against co-players",
+    e = sub.add_parser("evaluate", parents=[debug], help="in-episode behaviour of a trained run against co-players",
                        epilog=EVALUATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("run", help="run directory (holding checkpoint.msgpack/.json)")
     e.add_argument("--opponents", default="tft,allc,alld,random",
@@ -73,20 +104,54 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "train":
-        from ismarl.provenance import write_manifest
-        from ismarl.scale import preset_name
-        from ismarl.train.configs import get_config
-        from ismarl.train.loop import train
+    """Run the command line; returns the exit status: 0 done, 1 an error (one line on stderr
+    naming the value and the fix; ``--debug`` shows the traceback), 2 a usage error, 130 interrupted."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        if getattr(args, "debug", False):
+            raise
+        note = " (the last checkpoint is kept: the same command with --resume continues it)" if args.command == "train" else ""
+        if args.command == "reproduce":
+            note = " (finished runs are kept: the same command continues the chain)"
+        print(f"interrupted{note}", file=sys.stderr)
+        return 130
+    except (CheckpointError, ValueError, TypeError, OSError) as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 1
 
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, OSError) and not isinstance(exc, CheckpointError) and exc.filename is not None and str(exc.filename) not in text:
+        text = f"{text}: {exc.filename}"
+    return text
+
+
+def _check_overrides(assignments) -> None:
+    for a in assignments:
+        if "=" not in a:
+            raise ValueError(f"--set {a!r} is not of the form KEY=VALUE (e.g. --set a2c.learning_rate=1e-3)")
+
+
+def _run(args) -> int:
+    if args.command == "train":
+        _check_overrides(args.set)
         cfg = get_config(args.step, preset_name(args.scale))
         if args.set:
-            from ismarl.train.configs import apply_overrides
-
             cfg = apply_overrides(cfg, args.set)
         if args.iterations is not None:
+            if args.iterations < 1:
+                raise ValueError(f"--iterations {args.iterations}: give a number of iterations >= 1")
             cfg = cfg.replace(iterations=args.iterations)
+        if args.stop_at is not None and args.stop_at < 1:
+            raise ValueError(f"--stop-at {args.stop_at}: give an iteration >= 1 to stop (and checkpoint) after")
         t0 = time.time()
         train(cfg, args.seeds, args.out, resume=args.resume, stop_at=args.stop_at, progress=not args.no_progress)
         if args.manifest:
@@ -94,16 +159,17 @@ def main(argv=None) -> int:
                            config_hash=cfg.hash(), resumed=args.resume)
         return 0
     if args.command == "reproduce":
-        from ismarl.scale import preset_name
-        from ismarl.train import chain
-
+        _check_overrides(args.set)
         preset = preset_name(args.scale)
         names = {"paper": list(chain.PAPER), "all": list(chain.ORDER)}.get(args.steps.strip())
         if names is None:
             names = [s.strip() for s in args.steps.split(",") if s.strip()]
+            if not names:
+                raise ValueError(f"--steps {args.steps!r} names no experiment; give a comma list, 'paper' or 'all'")
         steps = chain.resolve(names, preset)
+        rows = chain.plan(steps, preset, args.out, args.set)  # checks every config before anything is written
         if args.dry_run:
-            for step, cfg, run_dir in chain.plan(steps, preset, args.out, args.set):
+            for step, cfg, run_dir in rows:
                 cfg = chain.pair_warmup_agents(cfg, len(args.seeds), args.out, evaluate=False, log=lambda *a: None)
                 builds_on = ", ".join(list(cfg.frozen) + [p for p in cfg.init_from if p]) or "-"
                 state = "finished" if chain.is_finished(run_dir, cfg) else "to train"
@@ -112,10 +178,8 @@ def main(argv=None) -> int:
         chain.run_chain(steps, preset, args.seeds, args.out, overrides=args.set, progress=not args.no_progress)
         return 0
     if args.command == "warmup-pairs":
-        from ismarl.train.summary import criterion_pairs, warmup_best_responders
-
         ok = warmup_best_responders(args.warmup)
-        print("Step-1 criterion (TFT rounds 40-60 >= 0.9, ALLC <= 0.05) per warm-up seed: "
+        print(f"Step-1 criterion ({STEP1.describe()}) per warm-up seed: "
               + ", ".join(f"{s} {'meets' if m else 'misses'}" for s, m in ok.items()))
         first, second = criterion_pairs(args.warmup, len(args.seeds))
         for seed, a, b in zip(args.seeds, first, second):
@@ -124,8 +188,17 @@ def main(argv=None) -> int:
         return 0
     if args.command == "evaluate":
         specs = [s.strip() for s in args.opponents.split(",") if s.strip()]
+        if args.opponent_run is None and not specs:
+            raise ValueError(f"--opponents {args.opponents!r} names no co-player; e.g. --opponents tft,allc,random")
+        if args.episodes < 1:
+            raise ValueError(f"--episodes {args.episodes}: give a number of episodes >= 1")
+        for flag, value in (("--learner", args.learner), ("--opponent-learner", args.opponent_learner)):
+            if value < 0:
+                raise ValueError(f"{flag} {value}: learners are numbered from 0")
+        if args.out and not Path(args.out).resolve().parent.is_dir():
+            raise FileNotFoundError(f"--out {args.out!r}: the folder {str(Path(args.out).parent)!r} does not exist")
         result = ev.evaluate_run(args.run, specs, episodes=args.episodes, learner=args.learner, opponent_run=args.opponent_run,
-                                   opponent_learner=args.opponent_learner)
+                                 opponent_learner=args.opponent_learner)
         if args.out:
             ev.write_json(result, args.out)
         print(json.dumps(result) if args.json else ev.summary_table(result))

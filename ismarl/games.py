@@ -124,6 +124,19 @@ def check_game(game) -> Game:
     return game
 
 
+def resolve(game: Game | None) -> Game:
+    """The game to use where a function takes ``game=None``: the paper's IPD by default,
+    else ``game`` itself once checked (:func:`check_game`)."""
+    return ipd() if game is None else check_game(game)
+
+
+def as_symmetric(game: Game | None) -> MatrixGame:
+    """``game`` (default: the paper's IPD) as a symmetric :class:`MatrixGame`; a bimatrix game
+    must be symmetric to convert."""
+    game = resolve(game)
+    return game if isinstance(game, MatrixGame) else game.to_matrix_game()
+
+
 # -- presets -------------------------------------------------------------------------------
 def donation_game(benefit: float = 2.0, cost: float = 1.0) -> MatrixGame:
     """Donation game: cooperating costs ``cost`` and gives ``benefit`` to the other player.
@@ -188,7 +201,7 @@ def get(name: str) -> Game:
 # -- classification ------------------------------------------------------------------------
 def is_prisoners_dilemma(game: MatrixGame) -> bool:
     """``T > R > P > S`` and ``2R > T + S`` (mutual cooperation beats taking turns)."""
-    g = _as_symmetric(game)
+    g = as_symmetric(game)
     return bool(g.T > g.R > g.P > g.S and 2 * g.R > g.T + g.S)
 
 
@@ -197,26 +210,21 @@ def is_social_dilemma(game: MatrixGame) -> bool:
     exploited (R > S), beats alternating (2R > T + S), and at least one of greed (T > R) or fear
     (P > S) pulls towards defection. Prisoner's dilemma, stag hunt and chicken qualify; harmony
     does not."""
-    g = _as_symmetric(game)
+    g = as_symmetric(game)
     return bool(g.R > g.P and g.R > g.S and 2 * g.R > g.T + g.S and (g.T > g.R or g.P > g.S))
 
 
 def dilemma_tensions(game: MatrixGame) -> dict[str, float]:
     """Greed ``T - R`` and fear ``P - S``: positive values pull a player towards defection."""
-    g = _as_symmetric(game)
+    g = as_symmetric(game)
     return {"greed": g.T - g.R, "fear": g.P - g.S}
-
-
-def _as_symmetric(game) -> MatrixGame:
-    check_game(game)
-    return game if isinstance(game, MatrixGame) else game.to_matrix_game()
 
 
 # -- converters to and from other conventions ------------------------------------------------
 def to_cost_matrix(game: MatrixGame) -> np.ndarray:
     """Row player's costs ``-payoff[own, other]``, the sign convention of the LOLA code bases
     (the LOLA IPD is the cost matrix ``[[1, 3], [0, 2]]``)."""
-    return -_as_symmetric(game).payoff_table()
+    return -as_symmetric(game).payoff_table()
 
 
 def from_cost_matrix(costs, name: str = "from_costs") -> MatrixGame:
@@ -234,7 +242,7 @@ def lola_ipd() -> MatrixGame:
 def to_openspiel_payoff_table(game: MatrixGame) -> np.ndarray:
     """OpenSpiel's ``_PAYOFF[own_action][other_action]`` table (COOPERATE=0, DEFECT=1); its IPD is
     ``[[5, 0], [10, 1]]``, i.e. (R, S, T, P) = (5, 0, 10, 1)."""
-    return _as_symmetric(game).payoff_table()
+    return as_symmetric(game).payoff_table()
 
 
 def from_openspiel_payoff_table(table, name: str = "from_openspiel") -> MatrixGame:

@@ -12,7 +12,7 @@ import numpy as np
 
 from ismarl._validate import check_positive_int, check_probabilities
 from ismarl.conventions import STRATEGY_LENGTH, SWAP_PERSPECTIVE
-from ismarl.games import Game, check_game, ipd, to_bimatrix_array
+from ismarl.games import Game, resolve, to_bimatrix_array
 
 
 def best_response(q, horizon: int = 100, game: Game | None = None):
@@ -25,7 +25,7 @@ def best_response(q, horizon: int = 100, game: Game | None = None):
     """
     horizon = check_positive_int(horizon, "horizon")
     q = np.asarray(check_probabilities(q, "q", last_dim=STRATEGY_LENGTH), dtype=np.float64)
-    payoff = to_bimatrix_array(check_game(game if game is not None else ipd()))[..., 0]  # (a, b) -> own reward
+    payoff = to_bimatrix_array(resolve(game))[..., 0]  # (a, b) -> own reward
     q_seen = q[..., SWAP_PERSPECTIVE]  # co-player's P(C) indexed by *our* observation
     pb = np.stack([q_seen, 1.0 - q_seen], axis=-1)  # (..., 5 obs, 2 co-player actions)
     nxt = np.array([[1, 2], [3, 4]])  # observation after (own a, other b) = 1 + 2a + b
@@ -74,7 +74,7 @@ def fixed_strategy_value(p, q, horizon: int = 100, game: Game | None = None) -> 
     p = np.asarray(check_probabilities(p, "p", last_dim=STRATEGY_LENGTH), np.float64)
     q = np.asarray(check_probabilities(q, "q", last_dim=STRATEGY_LENGTH), np.float64)
     p, q = np.broadcast_arrays(p, q)
-    payoff = to_bimatrix_array(check_game(game if game is not None else ipd()))[..., 0]
+    payoff = to_bimatrix_array(resolve(game))[..., 0]
     qs = q[..., SWAP_PERSPECTIVE]
     dist = np.zeros(p.shape[:-1] + (5,))
     dist[..., 0] = 1.0

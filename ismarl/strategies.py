@@ -15,7 +15,7 @@ import numpy as np
 
 from ismarl._validate import check_finite_number, check_probabilities
 from ismarl.conventions import STRATEGY_LENGTH, SWAP_PERSPECTIVE
-from ismarl.games import Game, MatrixGame, check_game, ipd
+from ismarl.games import MatrixGame, as_symmetric
 
 
 # -- named strategies --------------------------------------------------------------------------
@@ -48,7 +48,7 @@ def named(name: str, game: MatrixGame | None = None) -> jnp.ndarray:
     if key in _FIXED:
         return jnp.asarray(_FIXED[key][0], dtype=float)
     if key == "gtft":
-        g = _symmetric(game if game is not None else ipd())
+        g = as_symmetric(game)
         gen = _gtft_generosity(g)
         if not 0.0 <= gen <= 1.0:
             raise ValueError(f"generous TFT is not defined for {g!r}: generosity {gen:.3g} is not a probability")
@@ -94,11 +94,6 @@ def log_probs(p, eps: float = 1e-6) -> jnp.ndarray:
 # The admissible phi are those that keep every entry in [0, 1]; the default is the largest one.
 
 
-def _symmetric(game) -> MatrixGame:
-    check_game(game)
-    return game if isinstance(game, MatrixGame) else game.to_matrix_game()
-
-
 def _phi_interval(base: np.ndarray, slope: np.ndarray) -> tuple[float, float]:
     """Largest interval (lo, hi) with lo >= 0 such that base + phi*slope lies in [0, 1]."""
     lo, hi = 0.0, np.inf
@@ -138,7 +133,7 @@ def _zd_from_line(base, slope, phi, p0, family: str, detail: str) -> jnp.ndarray
 def zd_phi_range(game: MatrixGame, chi: float, kind: str = "extortion") -> tuple[float, float]:
     """Admissible ``(phi_min, phi_max)`` for :func:`zd_extortion` (``kind="extortion"``) or
     :func:`zd_generous` (``kind="generous"``)."""
-    base, slope = {"extortion": _extortion_line, "generous": _generous_line}[kind](_symmetric(game), chi)
+    base, slope = {"extortion": _extortion_line, "generous": _generous_line}[kind](as_symmetric(game), chi)
     return _phi_interval(base, slope)
 
 
@@ -166,7 +161,7 @@ def zd_extortion(game: MatrixGame | None = None, chi: float = 3.0, phi: float | 
     matters for finite horizons; it defaults to ``pCC``, i.e. the strategy opens as if the last
     round had been mutual cooperation (so ``chi = 1`` is exactly TFT).
     """
-    g = _symmetric(game if game is not None else ipd())
+    g = as_symmetric(game)
     base, slope = _extortion_line(g, chi)
     return _zd_from_line(base, slope, phi, p0, "extortionate", f"chi={chi:g} in {g!r}")
 
@@ -184,7 +179,7 @@ def zd_generous(game: MatrixGame | None = None, chi: float = 2.0, phi: float | N
     """Generous ZD strategy (Stewart & Plotkin) enforcing ``s_X - R = chi * (s_Y - R)``: it never
     earns more than its co-player, and both earn R under mutual cooperation. ``phi`` is the raw
     Press–Dyson scale, defaulting to the largest admissible value."""
-    g = _symmetric(game if game is not None else ipd())
+    g = as_symmetric(game)
     base, slope = _generous_line(g, chi)
     return _zd_from_line(base, slope, phi, p0, "generous", f"chi={chi:g} in {g!r}")
 
@@ -192,7 +187,7 @@ def zd_generous(game: MatrixGame | None = None, chi: float = 2.0, phi: float | N
 def zd_equalizer(game: MatrixGame | None = None, target: float | None = None, phi: float | None = None, p0: float = 1.0):
     """Equalizer ZD strategy fixing the co-player's long-run payoff at ``target`` (in [P, R]),
     whatever the co-player does. ``target`` defaults to the midpoint ``(R + P) / 2``."""
-    g = _symmetric(game if game is not None else ipd())
+    g = as_symmetric(game)
     if target is None:
         target = (g.R + g.P) / 2
     v = check_finite_number(target, "target")
@@ -229,7 +224,7 @@ def fit_zd(strategy, game: MatrixGame | None = None) -> ZDFit:
     ``pCC = 1 + a (u - v)``, ``pCD = 1 - u - b v``, ``pDC = b u + v``, ``pDD = 0`` with
     ``a = (R-P)/(P-S)``, ``b = (T-P)/(P-S)``, so the fit is an exact linear least-squares solve.
     """
-    g = _symmetric(game if game is not None else ipd())
+    g = as_symmetric(game)
     if not g.P > g.S:
         raise ValueError(f"the extortion family needs P > S, got {g!r}")
     s = np.asarray(check_probabilities(strategy, "strategy", last_dim=STRATEGY_LENGTH), dtype=float)

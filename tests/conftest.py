@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -47,6 +49,19 @@ def random_game(rng: np.random.Generator) -> games.BimatrixGame:
 def ergodic(u, margin: float = 0.01):
     """Map U(0,1) draws into [margin, 1-margin]: every transition possible, so the chain is ergodic."""
     return margin + (1 - 2 * margin) * u
+
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+
+
+def readme_script():
+    """``results/step4/write_readme.py``, the script beside the Step-4 results it describes, as a module."""
+    path = RESULTS / "step4" / "write_readme.py"
+    spec = importlib.util.spec_from_file_location("write_readme", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

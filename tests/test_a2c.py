@@ -7,36 +7,85 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ismarl.train import a2c
-from ismarl.train.configs import A2CConfig, ExperimentConfig, NetworkConfig, apply_overrides, get_config
+from ismarl.engines.a2c import engine as a2c
+from ismarl.engines.a2c.config import A2CConfig
+from ismarl.engines.experiment import ExperimentConfig, NetworkConfig, apply_overrides
+from ismarl.experiments.presets import get_config
 
 
-def reference_gae(r, v, gamma, lam_gae, lam_td):
+def advantages_by_definition(r, v, gamma, lam):
+    """A_t = sum_k (gamma lam)^k delta_{t+k}, delta_t = r_t + gamma V_{t+1} - V_t, V_T = 0: an explicit
+    double loop over the definition, not the backward recursion the engine uses."""
     T = len(r)
-    adv, ret = np.zeros(T), np.zeros(T)
-    next_adv = next_ret = 0.0
-    for t in reversed(range(T)):
-        v_next = v[t + 1] if t + 1 < T else 0.0
-        delta = r[t] + gamma * v_next - v[t]
-        next_adv = delta + gamma * lam_gae * next_adv
-        next_ret = r[t] + gamma * ((1 - lam_gae * 0 - lam_td) * v_next + lam_td * next_ret)
-        adv[t], ret[t] = next_adv, next_ret
-    return adv, ret
+    v_ext = np.append(np.asarray(v, np.float64), 0.0)
+    delta = [r[t] + gamma * v_ext[t + 1] - v_ext[t] for t in range(T)]
+    adv = np.zeros(T)
+    for t in range(T):
+        for k in range(T - t):
+            adv[t] += (gamma * lam) ** k * delta[t + k]
+    return adv
 
 
-@pytest.mark.parametrize("gamma,lam_gae,lam_td", [(0.99, 0.95, 0.95), (0.99, 1.0, 1.0), (0.9, 0.5, 0.0)])
-def test_gae_and_td_lambda_match_reference_loop(gamma, lam_gae, lam_td):
+def lambda_return_by_definition(r, v, gamma, lam):
+    """The forward-view lambda-return: a (1 - lam) lam^(n-1)-weighted mix of the n-step returns
+    G_t^(n) = sum_{k<n} gamma^k r_{t+k} + gamma^n V_{t+n}, the Monte Carlo return taking the remaining
+    weight lam^(N-1) (N = T - t steps left, V_T = 0)."""
+    T = len(r)
+    v_ext = np.append(np.asarray(v, np.float64), 0.0)
+    out = np.zeros(T)
+    for t in range(T):
+        N = T - t
+        n_step = [sum(gamma**k * r[t + k] for k in range(n)) + gamma**n * v_ext[t + n] for n in range(1, N + 1)]
+        weights = [(1 - lam) * lam ** (n - 1) for n in range(1, N)] + [lam ** (N - 1)]
+        assert sum(weights) == pytest.approx(1.0)
+        out[t] = sum(w * g for w, g in zip(weights, n_step))
+    return out
+
+
+# a 3-step example worked by hand: gamma = 1/2, so every number below is exact in binary
+R3, V3, GAMMA3 = np.array([1.0, 0.0, 2.0]), np.array([0.5, 1.0, -1.0]), 0.5
+# delta = r + gamma V_next - V = [1 + 0.5 - 0.5, 0 - 0.5 - 1, 2 + 0 + 1] = [1, -1.5, 3]
+# discounted returns G = [1 + 0.25 * 2, 0.5 * 2, 2] = [1.5, 1, 2]; one-step targets r + gamma V_next = [1.5, -0.5, 2]
+HAND = {
+    # lam: (advantages, TD(lam) targets)
+    0.0: ([1.0, -1.5, 3.0], [1.5, -0.5, 2.0]),  # one-step TD: A = delta, target = r + gamma V_next
+    1.0: ([1.0, 0.0, 3.0], [1.5, 1.0, 2.0]),  # Monte Carlo: target = G, A = G - V
+    0.5: ([0.8125, -0.75, 3.0], [1.3125, 0.25, 2.0]),  # gamma lam = 1/4: A_1 = -1.5 + 3/4, A_0 = 1 - 3/16
+}
+
+
+@pytest.mark.parametrize("lam", sorted(HAND))
+def test_gae_and_td_lambda_on_a_three_step_example_by_hand(lam):
+    want_adv, want_ret = HAND[lam]
+    adv, ret = a2c.gae_and_targets(jnp.asarray(R3)[:, None], jnp.asarray(V3)[:, None], GAMMA3, lam, lam)
+    np.testing.assert_allclose(np.asarray(adv)[:, 0], want_adv, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(ret)[:, 0], want_ret, rtol=0, atol=1e-6)
+    # the references agree with the hand computation too
+    np.testing.assert_allclose(advantages_by_definition(R3, V3, GAMMA3, lam), want_adv, atol=1e-12)
+    np.testing.assert_allclose(lambda_return_by_definition(R3, V3, GAMMA3, lam), want_ret, atol=1e-12)
+
+
+@pytest.mark.parametrize("gamma,lam_gae,lam_td", [(0.99, 0.95, 0.95), (0.99, 1.0, 1.0), (0.9, 0.5, 0.0), (0.8, 0.0, 0.7)])
+def test_gae_and_td_lambda_match_their_definitions(gamma, lam_gae, lam_td):
     rng = np.random.default_rng(0)
     r, v = rng.normal(size=(30, 4)), rng.normal(size=(30, 4))
     adv, ret = a2c.gae_and_targets(jnp.asarray(r), jnp.asarray(v), gamma, lam_gae, lam_td)
+    adv, ret = np.asarray(adv), np.asarray(ret)
     for n in range(4):
-        ref_adv, ref_ret = reference_gae(r[:, n], v[:, n], gamma, lam_gae, lam_td)
-        np.testing.assert_allclose(adv[:, n], ref_adv, rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(ret[:, n], ref_ret, rtol=1e-4, atol=1e-4)
-    # with lambda = 1 the TD(lambda) target is the discounted return; with lambda_td = 0 it is TD(0)
-    if lam_td == 1.0:
-        disc = np.array([sum(gamma**k * r[t + k, 0] for k in range(30 - t)) for t in range(30)])
-        np.testing.assert_allclose(ret[:, 0], disc, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(adv[:, n], advantages_by_definition(r[:, n], v[:, n], gamma, lam_gae), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(ret[:, n], lambda_return_by_definition(r[:, n], v[:, n], gamma, lam_td), rtol=1e-4, atol=1e-4)
+        disc = np.array([sum(gamma**k * r[t + k, n] for k in range(30 - t)) for t in range(30)])
+        one_step = r[:, n] + gamma * np.append(v[1:, n], 0.0)
+        if lam_gae == 1.0:  # advantage = discounted Monte Carlo return minus the value
+            np.testing.assert_allclose(adv[:, n], disc - v[:, n], rtol=1e-4, atol=1e-4)
+        if lam_gae == 0.0:  # advantage = one-step TD error
+            np.testing.assert_allclose(adv[:, n], one_step - v[:, n], rtol=1e-4, atol=1e-4)
+        if lam_td == 1.0:  # the TD(1) target is the discounted Monte Carlo return
+            np.testing.assert_allclose(ret[:, n], disc, rtol=1e-4, atol=1e-4)
+        if lam_td == 0.0:  # the TD(0) target bootstraps after one step
+            np.testing.assert_allclose(ret[:, n], one_step, rtol=1e-4, atol=1e-4)
+        if lam_gae == lam_td:  # GAE(lam) + V is the lambda-return
+            np.testing.assert_allclose(adv[:, n] + v[:, n], ret[:, n], rtol=1e-4, atol=1e-4)
 
 
 def test_advantage_normalization_per_coplayer():
@@ -59,9 +108,9 @@ def step4_like(**kw):
 def test_matches_play_learner_pairings_once():
     matches = a2c.build_matches(step4_like())
     assert [(m.learner, m.coplayer, m.episodes) for m in matches] == [(0, "learner:1", 4), (0, "random", 4), (1, "tft", 4)]
-    with pytest.raises(ValueError, match="frozen"):
+    with pytest.raises(ValueError, match=r"pool of learner 0 names 'frozen:0', but 0 frozen run\(s\) are given"):
         a2c.build_matches(ExperimentConfig(name="x", pools=((("frozen:0", 1.0),),), batch_size=4, iterations=1))
-    with pytest.raises(ValueError, match="own co-player"):
+    with pytest.raises(ValueError, match=r"pool of learner 0 names 'learner:0', but the learners are \[0\] and a learner cannot play itself"):
         a2c.build_matches(ExperimentConfig(name="x", pools=((("learner:0", 1.0),),), batch_size=4, iterations=1))
 
 
@@ -84,7 +133,7 @@ def test_presets_and_overrides():
     cfg = apply_overrides(get_config("step1", "fast"), ["a2c.entropy_coef=0.1", "network.hidden=4", "batch_size=16"])
     assert (cfg.a2c.entropy_coef, cfg.network.hidden, cfg.batch_size) == (0.1, 4, 16)
     assert cfg.hash() != get_config("step1", "fast").hash()
-    with pytest.raises(ValueError, match="unknown field"):
+    with pytest.raises(ValueError, match="unknown field 'entropy'"):
         apply_overrides(cfg, ["a2c.entropy=0.1"])
 
 
@@ -98,7 +147,7 @@ def test_entropy_schedule_with_a_delayed_start():
     base = get_config("step4", "fast")
     assert base.replace(a2c=dataclasses.replace(base.a2c, entropy_decay_start=0)).hash() == base.hash()
     assert base.replace(a2c=dataclasses.replace(base.a2c, entropy_decay_start=5)).hash() != base.hash()
-    with pytest.raises(ValueError, match="entropy_decay_start"):
+    with pytest.raises(ValueError, match="a2c.entropy_decay_start must be an integer >= 0, got -1"):
         A2CConfig(entropy_decay_start=-1)
 
 
@@ -119,5 +168,5 @@ def test_learning_rate_schedule_with_a_delayed_start():
     base = get_config("step4", "fast")
     assert base.replace(a2c=dataclasses.replace(base.a2c, lr_decay_start=0)).hash() == base.hash()
     assert base.replace(a2c=dataclasses.replace(base.a2c, lr_decay_start=5)).hash() != base.hash()
-    with pytest.raises(ValueError, match="lr_decay_start"):
+    with pytest.raises(ValueError, match="a2c.lr_decay_start must be an integer >= 0, got -1"):
         A2CConfig(lr_decay_start=-1)

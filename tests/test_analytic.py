@@ -259,7 +259,7 @@ def test_jit_and_vmap():
         (np.ones((3, 6)), {}, ValueError, "trailing axis of length 5"),
         (np.array([1, 1, 0, 1.5, 0]), {}, ValueError, r"probabilities in \[0, 1\]"),
         (np.array([1, 1, 0, -0.2, 0]), {}, ValueError, r"probabilities in \[0, 1\]"),
-        (np.array([1, np.nan, 0, 1, 0]), {}, ValueError, "NaN"),
+        (np.array([1, np.nan, 0, 1, 0]), {}, ValueError, "p contains NaN or infinite values"),
         (np.array(["a"] * 5), {}, TypeError, "real numeric array"),
         (np.ones(5), {"horizon": 0}, ValueError, "horizon must be a positive integer"),
         (np.ones(5), {"horizon": 2.5}, TypeError, "horizon must be a positive integer"),

@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from ismarl import checkpoint
+from ismarl.runs import checkpoint
 from ismarl.cli import main
-from ismarl.train import chain
-from ismarl.train.configs import STEPS, get_config
+from ismarl.experiments import reproduce as chain
+from ismarl.experiments import warmup
+from ismarl.experiments.presets import STEPS, get_config
 
 TINY = ["horizon=10", "batch_size=8", "network.hidden=8", "network.embed=4", "chunk=2", "checkpoint_every=2",
         "probe_every=2", "probe_episodes=8", "iterations=4"]
@@ -52,7 +53,7 @@ def test_chain_trains_skips_and_resumes(tmp_path, capsys):
     (out / "step3" / "checkpoint.json").unlink()
     overrides = TINY
     cfg = chain.plan(["step3"], "fast", out, overrides)[0][1]
-    from ismarl.train.loop import train
+    from ismarl.runs.train import train
 
     train(cfg, [0, 1], out / "step3", resume=True, stop_at=2, progress=False)
     assert checkpoint.read_sidecar(out / "step3")["iteration"] == 2
@@ -84,8 +85,6 @@ def test_chain_starts_step4_from_criterion_meeting_warmup_agents(tmp_path, monke
     """At cpu scale the chain evaluates its warm-up and pairs only agents that meet the Step-1
     criterion; with all meeting it (or fewer than two) the positional pairs stay, the latter with
     a warning; the paired run is skipped as finished when the chain runs again."""
-    from ismarl.train import summary
-
     out = tmp_path / "chain"
     tiny = [a for a in TINY if not a.startswith("horizon")] + ["horizon=60"]
     logs = []
@@ -98,13 +97,15 @@ def test_chain_starts_step4_from_criterion_meeting_warmup_agents(tmp_path, monke
     # the tiny warm-up's agents do not meet the criterion: unchanged, with a warning
     assert chain.pair_warmup_agents(cfg, 3, out, log=logs.append) == cfg
     assert json.loads((out / "step1" / "evaluate.json").read_text())["iteration"] == 4
-    assert sum(summary.warmup_best_responders(out / "step1").values()) < 2 and "only" in logs[-1]
+    assert sum(warmup.warmup_best_responders(out / "step1").values()) < 2 and "only" in logs[-1]
     (out / "step1" / "evaluate.json").write_text("{ cut short")  # unreadable: evaluated again
     assert chain.pair_warmup_agents(cfg, 3, out, log=logs.append) == cfg
     assert json.loads((out / "step1" / "evaluate.json").read_text())["iteration"] == 4
-    monkeypatch.setattr(summary, "warmup_best_responders", lambda d: {0: True, 1: True, 2: True})
+    for module in (chain, warmup):  # the chain's own reference and the one criterion_pairs reads
+        monkeypatch.setattr(module, "warmup_best_responders", lambda d: {0: True, 1: True, 2: True})
     assert chain.pair_warmup_agents(cfg, 3, out, log=logs.append) == cfg
-    monkeypatch.setattr(summary, "warmup_best_responders", lambda d: {0: True, 1: False, 2: True})
+    for module in (chain, warmup):
+        monkeypatch.setattr(module, "warmup_best_responders", lambda d: {0: True, 1: False, 2: True})
     paired = chain.pair_warmup_agents(cfg, 3, out, log=logs.append)
     assert paired.init_seeds == ((0, 2, 0), (2, 0, 2)) and paired.init_seed_offset == ()
     assert "[1] miss" in logs[-1]

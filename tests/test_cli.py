@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from flax import serialization
 
-from ismarl import checkpoint
+from ismarl.runs import checkpoint
 from ismarl.cli import main
 
 TINY = ["--scale", "fast", "--set", "horizon=10", "--set", "batch_size=8", "--set", "network.hidden=8",
@@ -19,7 +19,7 @@ TINY = ["--scale", "fast", "--set", "horizon=10", "--set", "batch_size=8", "--se
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     full, part = root / "full", root / "part"
-    assert main(["train", "step1", "--seeds", "2", "--out", str(full), *TINY]) == 0
+    assert main(["train", "step1", "--seeds", "2", "--out", str(full), *TINY, "--debug"]) == 0
     assert main(["train", "step1", "--seeds", "2", "--out", str(part), "--stop-at", "2", *TINY]) == 0
     assert checkpoint.read_sidecar(part)["iteration"] == 2
     assert main(["train", "step1", "--seeds", "2", "--out", str(part), "--resume", *TINY]) == 0
@@ -37,7 +37,7 @@ def test_resume_is_bit_identical_and_deterministic(runs):
 def test_existing_run_needs_resume(runs, tmp_path):
     full, _ = runs
     with pytest.raises(FileExistsError, match="--resume"):
-        main(["train", "step1", "--seeds", "2", "--out", str(full), *TINY])
+        main(["train", "step1", "--seeds", "2", "--out", str(full), *TINY, "--debug"])
 
 
 def test_corrupt_truncated_and_mismatched_checkpoints(runs, tmp_path):
@@ -48,15 +48,15 @@ def test_corrupt_truncated_and_mismatched_checkpoints(runs, tmp_path):
     data[len(data) // 2] ^= 0xFF
     (bad / "checkpoint.msgpack").write_bytes(bytes(data))
     with pytest.raises(checkpoint.CheckpointError, match="corrupt"):
-        main(["train", "step1", "--seeds", "2", "--out", str(bad), "--resume", *TINY])
+        main(["train", "step1", "--seeds", "2", "--out", str(bad), "--resume", *TINY, "--debug"])
     (bad / "checkpoint.msgpack").write_bytes(bytes(data[:100]))
     with pytest.raises(checkpoint.CheckpointError, match="truncated"):
-        main(["evaluate", str(bad)])
+        main(["evaluate", str(bad), "--debug"])
     shutil.copy(full / "checkpoint.msgpack", bad / "checkpoint.msgpack")
     with pytest.raises(checkpoint.CheckpointError, match="another config"):
-        main(["train", "step1", "--seeds", "2", "--out", str(bad), "--resume", *TINY, "--set", "network.hidden=16"])
+        main(["train", "step1", "--seeds", "2", "--out", str(bad), "--resume", *TINY, "--set", "network.hidden=16", "--debug"])
     with pytest.raises(checkpoint.CheckpointError, match="seeds"):
-        main(["train", "step1", "--seeds", "3", "--out", str(bad), "--resume", *TINY])
+        main(["train", "step1", "--seeds", "3", "--out", str(bad), "--resume", *TINY, "--debug"])
     # a sidecar consistent with its data but arrays of another shape: named as a shape mismatch
     meta = json.loads((bad / "checkpoint.json").read_text())
     raw = serialization.msgpack_restore((bad / "checkpoint.msgpack").read_bytes())
@@ -67,10 +67,24 @@ def test_corrupt_truncated_and_mismatched_checkpoints(runs, tmp_path):
     (bad / "checkpoint.msgpack").write_bytes(blob)
     (bad / "checkpoint.json").write_text(json.dumps(meta))
     with pytest.raises(checkpoint.CheckpointError, match="hidden_bias_n has shape"):
-        main(["evaluate", str(bad)])
+        main(["evaluate", str(bad), "--debug"])
     (bad / "checkpoint.json").write_text("{not json")
     with pytest.raises(checkpoint.CheckpointError, match="not valid JSON"):
-        main(["evaluate", str(bad)])
+        main(["evaluate", str(bad), "--debug"])
+
+
+def test_errors_are_one_line_without_debug(runs, tmp_path, capsys):
+    full, _ = runs
+    capsys.readouterr()
+    assert main(["train", "step1", "--seeds", "2", "--out", str(full), *TINY]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--resume" in err and "Traceback" not in err
+    bad = tmp_path / "bad"
+    shutil.copytree(full, bad)
+    (bad / "checkpoint.json").write_text("[]")
+    assert main(["evaluate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "not an object" in err and err.count("\n") == 1
 
 
 def test_evaluate_json_layout(runs, capsys):

@@ -8,16 +8,18 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ismarl import analytic, games, simulate, strategies
+from ismarl import analytic, games, strategies
 from ismarl.conventions import CC, CD, DC, DD, START
-from ismarl.env import EnvParams, IteratedMatrixGame, make_params
+from ismarl.sim import simulate
+from ismarl.sim.core import EnvParams, make_params
+from ismarl.sim.env import IteratedMatrixGame
 
 IPD = games.ipd()
 
 
 def test_reset_shows_start_to_both_players():
-    env = IteratedMatrixGame(horizon=5)
-    obs, state = env.reset(jax.random.key(0), env.default_params())
+    env = IteratedMatrixGame()
+    obs, state = env.reset(jax.random.key(0), env.default_params(horizon=5))
     assert obs.shape == (2, 5)
     assert np.asarray(obs).argmax(-1).tolist() == [START, START] and float(obs.sum()) == 2
     assert int(state.t) == 0
@@ -29,8 +31,8 @@ def test_reset_shows_start_to_both_players():
 )
 def test_observations_are_first_person_on_both_sides(actions, x_sees, y_sees):
     """What X sees as CD (X cooperated, Y defected), Y sees as DC."""
-    env = IteratedMatrixGame(horizon=5)
-    params = env.default_params()
+    env = IteratedMatrixGame()
+    params = env.default_params(horizon=5)
     _, state = env.reset(jax.random.key(0), params)
     obs, state, rewards, done, _ = env.step(jax.random.key(1), state, jnp.array(actions), params)
     assert np.asarray(obs).argmax(-1).tolist() == [x_sees, y_sees]
@@ -43,8 +45,8 @@ def test_observations_are_first_person_on_both_sides(actions, x_sees, y_sees):
 
 def test_rewards_of_an_asymmetric_game():
     g = games.matching_pennies()
-    env = IteratedMatrixGame(horizon=3)
-    params = make_params(g)
+    env = IteratedMatrixGame()
+    params = make_params(g, horizon=3)
     _, state = env.reset(jax.random.key(0), params)
     for a in ((0, 0), (0, 1), (1, 0), (1, 1)):
         _, _, rewards, _, _ = env.step(jax.random.key(1), state, jnp.array(a), params)
@@ -52,8 +54,8 @@ def test_rewards_of_an_asymmetric_game():
 
 
 def test_done_exactly_at_the_horizon():
-    env = IteratedMatrixGame(horizon=4)
-    params = env.default_params()
+    env = IteratedMatrixGame()
+    params = env.default_params(horizon=4)
     _, state = env.reset(jax.random.key(0), params)
     dones = []
     for _ in range(4):
@@ -64,7 +66,7 @@ def test_done_exactly_at_the_horizon():
 
 def test_bad_horizon():
     with pytest.raises(ValueError, match="horizon must be a positive integer"):
-        IteratedMatrixGame(horizon=0)
+        make_params(horizon=0)
     with pytest.raises(TypeError, match="expected a MatrixGame"):
         make_params("ipd")
 
@@ -82,15 +84,15 @@ def rollout(env, params, p, q, key):
         obs, state, rewards, _, _ = env.step(k_env, state, actions, params)
         return (obs, state), (actions, rewards)
 
-    _, (actions, rewards) = jax.lax.scan(step, (obs, state), jax.random.split(key, env.horizon))
+    _, (actions, rewards) = jax.lax.scan(step, (obs, state), jax.random.split(key, params.horizon))
     return actions, rewards
 
 
 def test_vmap_over_episodes_and_over_games():
     """A batch of episodes in each of three games at once, matching the exact payoffs per game."""
-    env = IteratedMatrixGame(horizon=20)
+    env = IteratedMatrixGame()
     game_list = [IPD, games.classic_pd(), games.matching_pennies()]
-    params = EnvParams(payoffs=jnp.stack([make_params(g).payoffs for g in game_list]))  # (3, 2, 2, 2)
+    params = EnvParams(payoffs=jnp.stack([make_params(g).payoffs for g in game_list]), horizon=20)  # (3, 2, 2, 2)
     p, q = strategies.sample_uniform(jax.random.key(0), (2,))
     n = 2048
     keys = jax.random.split(jax.random.key(1), (len(game_list), n))
@@ -108,8 +110,8 @@ def test_vmap_over_episodes_and_over_games():
 def test_env_rollout_matches_simulate_play():
     """The environment and simulate.play are two implementations of the same process: their mean
     rewards and cooperation rates agree within 4 standard errors of the difference."""
-    env = IteratedMatrixGame(horizon=30)
-    params = env.default_params()
+    env = IteratedMatrixGame()
+    params = env.default_params(horizon=30)
     p, q = strategies.zd_extortion(IPD, 2.0), strategies.sample_uniform(jax.random.key(2))
     n = 2048
     keys = jax.random.split(jax.random.key(3), n)

@@ -68,6 +68,7 @@ def test_equilibria_are_mutual_best_responses(a, b, c, d, e, f, g_, h):
     mixed = games.mixed_nash_equilibrium(game)
     if mixed is not None:
         x, y = mixed
+        assert 0 <= x <= 1 and 0 <= y <= 1  # a mix is a probability
         ax = game.A @ np.array([y, 1 - y])  # X's payoff from each pure action against Y's mix
         by = np.array([x, 1 - x]) @ game.B
         assert np.isclose(ax[0], ax[1]) and np.isclose(by[0], by[1])

@@ -84,7 +84,11 @@ def test_naive_pairs_mostly_defect_and_batching_is_consistent():
     one = naive_vs_naive(x[3], y[3], cfg)
     np.testing.assert_allclose(np.asarray(one.payoff_x), np.asarray(tr.payoff_x[3]), atol=1e-5)
     alt = naive_vs_naive(x[:4], y[:4], dataclasses.replace(cfg, alternating=True))
-    assert alt.x.shape == (4, 11, 5)
+    assert alt.x.shape == (4, 11, 5)  # 500 steps recorded every 50, plus the start
+    # the record starts at the initial strategies; alternating updates take another path to mutual defection
+    np.testing.assert_allclose(np.asarray(alt.x[:, 0]), np.asarray(jax.nn.sigmoid(x[:4])), rtol=1e-6)
+    assert not np.allclose(np.asarray(alt.x[:, -1]), np.asarray(tr.x[:4, -1]), rtol=0, atol=1e-6)
+    assert np.all(np.asarray(alt.payoff_x[:, -1]) < 0.1) and np.all(np.asarray(alt.payoff_y[:, -1]) < 0.1)
 
 
 def test_shaping_learns_extortion_and_is_deterministic():
@@ -106,32 +110,32 @@ def test_mixed_group_runs_and_is_deterministic():
     np.testing.assert_array_equal(np.asarray(a.final_logits), np.asarray(b.final_logits))
 
 
-@pytest.mark.parametrize("make", [
-    lambda: NaiveConfig(lr=-1.0),
-    lambda: NaiveConfig(steps=100, record_every=30),
-    lambda: NaiveConfig(alternating="yes"),
-    lambda: LolaConfig(lookahead=-1),
-    lambda: ShapingConfig(optimizer="rmsprop"),
-    lambda: ShapingConfig(meta_init="cooperate"),
-    lambda: ShapingConfig(defect_prob=0.9),
-    lambda: MixedGroupConfig(p_naive=1.5),
-    lambda: MixedGroupConfig(n_meta=1),
-    lambda: MixedGroupConfig(mixture="average"),
-    lambda: Objective(discount=None, horizon=None),
-    lambda: Objective(discount=1.0),
-    lambda: NaiveConfig.preset("huge"),
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: NaiveConfig(lr=-1.0), ValueError, "lr must be positive, got -1.0"),
+    (lambda: NaiveConfig(steps=100, record_every=30), ValueError, r"steps \(100\) must be a multiple of record_every \(30\)"),
+    (lambda: NaiveConfig(alternating="yes"), TypeError, "alternating must be True or False, got 'yes'"),
+    (lambda: LolaConfig(lookahead=-1), ValueError, "lookahead must be at least 0, got -1"),
+    (lambda: ShapingConfig(optimizer="rmsprop"), ValueError, "optimizer must be one of .*got 'rmsprop'"),
+    (lambda: ShapingConfig(meta_init="cooperate"), ValueError, "meta_init must be 'random' or 'defect', got 'cooperate'"),
+    (lambda: ShapingConfig(defect_prob=0.9), ValueError, r"defect_prob must lie in \(0, 0.5\), got 0.9"),
+    (lambda: MixedGroupConfig(p_naive=1.5), ValueError, r"p_naive must be a probability in \[0, 1\], got 1.5"),
+    (lambda: MixedGroupConfig(n_meta=1), ValueError, "n_meta must be at least 2, got 1"),
+    (lambda: MixedGroupConfig(mixture="average"), ValueError, "mixture must be 'expected' or 'sampled', got 'average'"),
+    (lambda: Objective(discount=None, horizon=None), ValueError, "Objective needs a discount in .*a horizon, or both"),
+    (lambda: Objective(discount=1.0), ValueError, r"discount must lie in \(0, 1\), got 1.0"),
+    (lambda: NaiveConfig.preset("huge"), ValueError, "unknown preset 'huge'"),
 ])
-def test_bad_configs_raise(make):
-    with pytest.raises((ValueError, TypeError)):
+def test_bad_configs_raise(make, error, match):
+    with pytest.raises(error, match=match):
         make()
 
 
 def test_bad_inputs_raise():
-    with pytest.raises(ValueError, match="trailing axis"):
+    with pytest.raises(ValueError, match=r"logits_x must be logits with a trailing axis of length 5, got shape \(4,\)"):
         naive_vs_naive(jnp.zeros(4), jnp.zeros(5))
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="logits_x contains NaN or infinite logits"):
         naive_vs_naive(jnp.full(5, jnp.nan), jnp.zeros(5))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"strategy_y must hold probabilities in \[0, 1\], got values in \[1.5, 1.5\]"):
         naive_vs_fixed(jnp.zeros(5), jnp.full(5, 1.5))
 
 

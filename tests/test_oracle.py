@@ -71,7 +71,9 @@ def test_best_response_cooperation_exact_cases():
     assert best_response_cooperation(np.asarray(strategies.named("tft"))) == pytest.approx(0.99, abs=1e-12)
     assert best_response_cooperation(np.ones(5)) == pytest.approx(0.0)
     assert best_response_cooperation(np.zeros(5)) == pytest.approx(0.0)
-    assert best_response_cooperation(np.ones((3, 5)), horizon=7).shape == (3,)
+    # batched: one rate per co-player, each its own exact value (TFT at T = 7: six C's then D)
+    batch = np.stack([np.ones(5), np.asarray(strategies.named("tft")), np.zeros(5)])
+    np.testing.assert_allclose(best_response_cooperation(batch, horizon=7), [0.0, 6 / 7, 0.0], atol=1e-12)
 
 
 def test_best_response_cooperation_matches_monte_carlo():
@@ -104,18 +106,18 @@ def test_best_response_cooperation_against_random_pool():
 
 
 def test_best_response_cooperation_rejects_bad_input():
-    with pytest.raises(ValueError, match="q"):
+    with pytest.raises(ValueError, match=r"q must hold probabilities in \[0, 1\], got values in \[1.5, 1.5\]"):
         best_response_cooperation(np.full(5, 1.5))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"q must have a trailing axis of length 5 .*got shape \(4,\)"):
         best_response_cooperation(np.ones(4))
-    with pytest.raises(ValueError, match="horizon"):
+    with pytest.raises(ValueError, match="horizon must be a positive integer, got 0"):
         best_response_cooperation(np.ones(5), horizon=0)
 
 
 def test_fixed_strategy_value_rejects_bad_input():
-    with pytest.raises(ValueError, match="p"):
+    with pytest.raises(ValueError, match=r"p must hold probabilities in \[0, 1\], got values in \[-0.1, -0.1\]"):
         fixed_strategy_value(np.full(5, -0.1), np.ones(5))
-    with pytest.raises(ValueError, match="q"):
+    with pytest.raises(ValueError, match="q contains NaN or infinite values"):
         fixed_strategy_value(np.ones(5), np.full(5, np.nan))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"p must have a trailing axis of length 5 .*got shape \(3,\)"):
         fixed_strategy_value(np.ones(3), np.ones(5))

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import random_game, random_pd
 
-from ismarl import analytic, games, simulate, strategies
+from ismarl import analytic, games, strategies
+from ismarl.sim import simulate
 
 IPD = games.ipd()
 named = strategies.named

@@ -7,17 +7,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import readme_script
 
-from ismarl import checkpoint
-from ismarl.agents import tabular_player
+from ismarl.runs import checkpoint
+from ismarl.agents.players import tabular_player
 from ismarl.cli import main
-from ismarl.evaluate import conditional_cooperation, evaluate_run
-from ismarl.rollout import play_match
-from ismarl.env import make_params
+from ismarl.runs.evaluate import conditional_cooperation, evaluate_run
+from ismarl.agents.match import play_match
+from ismarl.sim.core import make_params
 from ismarl.strategies import named
-from ismarl.train import a2c
-from ismarl.train.configs import STEPS, get_config
-from ismarl.train.loop import initial_states
+from ismarl.engines.a2c import engine as a2c
+from ismarl.experiments.presets import STEPS, get_config
+from ismarl.runs.train import initial_states
 
 TINY = ["--scale", "fast", "--set", "horizon=10", "--set", "batch_size=8", "--set", "network.hidden=8",
         "--set", "network.embed=4", "--set", "chunk=2", "--set", "checkpoint_every=2", "--set", "probe_every=0",
@@ -61,9 +62,9 @@ def test_snapshots_survive_resume_and_match_checkpoint(tmp_path):
     data = bytearray((full / "snapshots.msgpack").read_bytes())
     data[len(data) // 2] ^= 0xFF
     (full / "snapshots.msgpack").write_bytes(bytes(data))
-    with pytest.raises(checkpoint.CheckpointError, match="corrupt"):
+    with pytest.raises(checkpoint.CheckpointError, match="snapshots.msgpack is corrupt: its SHA-256 does not match the sidecar"):
         checkpoint.load_snapshots(full)
-    with pytest.raises(checkpoint.CheckpointError, match="no snapshots"):
+    with pytest.raises(checkpoint.CheckpointError, match="no snapshots in .* is missing"):
         checkpoint.load_snapshots(tmp_path)
 
 
@@ -77,20 +78,22 @@ def test_frozen_and_init_from_with_seed_offset(tmp_path):
                                               network=type(get_config("step3", "fast").network)(8, 4),
                                               init_from=(str(s2), str(s2)), init_seed_offset=(0, 1))
     states = initial_states(cfg, [0, 1, 2])
-    _, _, p2, _ = __import__("ismarl.evaluate", fromlist=["load_run"]).load_run(s2)
+    from ismarl.runs.store import load_run
+
+    _, _, p2, _ = load_run(s2)
     for i in range(3):
         for learner, off in ((0, 0), (1, 1)):
             for a, b in zip(jax.tree_util.tree_leaves(states.params), jax.tree_util.tree_leaves(p2)):
                 np.testing.assert_array_equal(np.asarray(a[i, learner]), np.asarray(b[(i + off) % 3, 0]))
-    with pytest.raises(ValueError, match="init_seed_offset"):
+    with pytest.raises(ValueError, match=r"init_seed_offset needs one entry per learner \(2\), got 1"):
         initial_states(cfg.replace(init_seed_offset=(0,)), [0])
 
 
 def test_init_seeds_name_the_starting_agents(tmp_path):
     """``init_seeds`` loads, for each seed and learner, the named seed of the source run (by value),
     independently per learner; bad combinations and unknown seeds raise named errors."""
-    from ismarl.evaluate import load_run
-    from ismarl.train.summary import starting_pairs
+    from ismarl.runs.store import load_run
+    from ismarl.experiments.warmup import starting_pairs
 
     src = tmp_path / "src"
     assert main(["train", "step1", "--seeds", "3,4,5", "--out", str(src), *TINY]) == 0
@@ -108,9 +111,9 @@ def test_init_seeds_name_the_starting_agents(tmp_path):
                 np.testing.assert_array_equal(np.asarray(a[i, learner]), np.asarray(b[j, 0]))
     with pytest.raises(ValueError, match="has no seed"):
         initial_states(base.replace(init_seeds=((5, 9, 5), (4, 5, 3))), [0, 1, 2])
-    with pytest.raises(ValueError, match="3 source seeds for 2 seeds"):
+    with pytest.raises(ValueError, match="init_seeds names 3 source seeds for learner 0, this run has 2 seeds"):
         initial_states(cfg, [0, 1])
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="give init_seeds or init_seed_offset, not both"):
         cfg.replace(init_seed_offset=(0, 1))
     with pytest.raises(ValueError, match="one list per learner"):
         base.replace(init_seeds=((5, 3),))
@@ -128,9 +131,7 @@ def test_init_seeds_name_the_starting_agents(tmp_path):
 def test_criterion_pairs_use_only_agents_that_meet_the_criterion(tmp_path, capsys):
     """Every unordered pair of criterion-meeting warm-up agents in turn, then with roles swapped;
     fewer than two such agents is an error that says so; the command prints the --set to use."""
-    from pathlib import Path
-
-    from ismarl.train.summary import criterion_pairs
+    from ismarl.experiments.warmup import criterion_pairs
 
     def fake_warmup(d, tft, allc):
         d.mkdir()
@@ -143,7 +144,10 @@ def test_criterion_pairs_use_only_agents_that_meet_the_criterion(tmp_path, capsy
     w = fake_warmup(tmp_path / "w", {7: 0.95, 8: 0.5, 9: 0.99, 11: 0.92}, {7: 0.0, 8: 0.0, 9: 0.01, 11: 0.2})
     assert criterion_pairs(w, 5) == ((7, 9, 7, 9, 7), (9, 7, 9, 7, 9))  # 8 misses TFT, 11 cooperates with ALLC
     assert criterion_pairs(w, 1) == ((7,), (9,))
-    with pytest.raises(ValueError, match="n_seeds"):
+    assert main(["warmup-pairs", str(w), "--seeds", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "--set 'init_seeds=[[7, 9, 7], [9, 7, 9]]'" in out
+    with pytest.raises(ValueError, match="n_seeds must be >= 1, got 0"):
         criterion_pairs(w, 0)
     one = fake_warmup(tmp_path / "one", {0: 0.95, 1: 0.3}, {0: 0.0, 1: 0.0})
     with pytest.raises(ValueError, match="1 of its 2 agents meet"):
@@ -151,12 +155,6 @@ def test_criterion_pairs_use_only_agents_that_meet_the_criterion(tmp_path, capsy
     (one / "evaluate.json").write_text("{ cut short")
     with pytest.raises(ValueError, match="evaluate the warm-up again"):
         criterion_pairs(one, 5)
-    w5 = Path(__file__).resolve().parents[1] / "results/step4_search/w5"
-    assert criterion_pairs(w5, 6) == ((0, 0, 0, 1, 1, 2), (1, 2, 4, 2, 4, 4))
-    assert main(["warmup-pairs", str(w5), "--seeds", "3"]) == 0
-    out = capsys.readouterr().out
-    assert "3 misses" in out and "seed 2: learners from warm-up agents 0 + 4" in out
-    assert "--set 'init_seeds=[[0, 0, 0], [1, 2, 4]]'" in out
 
 
 def test_init_from_a_snapshot_iteration(tmp_path):
@@ -179,7 +177,7 @@ def test_init_from_a_snapshot_iteration(tmp_path):
                                                         jax.tree_util.tree_leaves(end.params)))
     with pytest.raises(ValueError, match="init_iteration 3: .* snapshots at \\[0, 2, 4\\]"):
         initial_states(base.replace(init_iteration=3), [0, 1])
-    with pytest.raises(ValueError, match="init_iteration must be >= 0"):
+    with pytest.raises(ValueError, match="init_iteration must be an integer >= 0, got -1"):
         base.replace(init_iteration=-1)
 
 
@@ -188,15 +186,15 @@ def test_conditional_cooperation_recovers_tabular_strategies():
     p = jnp.array([0.9, 0.8, 0.2, 0.6, 0.3])
     q = jnp.array([0.5, 0.7, 0.4, 0.1, 0.5])
     traj = play_match(jax.random.PRNGKey(0), tabular_player(jnp.tile(p, (64, 1))), tabular_player(jnp.tile(q, (64, 1))),
-                      64, 50, make_params().payoffs.astype(jnp.float32))
+                      64, make_params(horizon=50, dtype=jnp.float32))
     for side, s in ((0, p), (1, q)):
         rates, visits = conditional_cooperation(traj, side)
         np.testing.assert_allclose(rates, np.asarray(s), atol=1e-6)  # p_coop is the policy's own probability
         assert visits.sum() == pytest.approx(1.0) and visits[0] == pytest.approx(1 / 50)
     # a state that is never reached is NaN: ALLD vs ALLD only sees Start and DD
     alld = tabular_player(jnp.tile(named("alld"), (8, 1)))
-    rates, visits = conditional_cooperation(play_match(jax.random.PRNGKey(1), alld, alld, 8, 10,
-                                                       make_params().payoffs.astype(jnp.float32)), 0)
+    rates, visits = conditional_cooperation(play_match(jax.random.PRNGKey(1), alld, alld, 8,
+                                                       make_params(horizon=10, dtype=jnp.float32)), 0)
     assert np.isnan(rates[1:4]).all() and rates[4] == 0.0 and visits[4] == pytest.approx(0.9)
 
 
@@ -222,8 +220,8 @@ def test_init_without_z_into_opponent_id_network(tmp_path):
     keeps its fresh initialization; the reverse is refused."""
     src = tmp_path / "src"
     assert main(["train", "step1", "--seeds", "2", "--out", str(src), *TINY]) == 0
-    from ismarl.agents import NetworkConfig
-    from ismarl.evaluate import load_run
+    from ismarl.agents.network import NetworkConfig
+    from ismarl.runs.store import load_run
 
     base = get_config("step4_opponent_id", "fast").replace(horizon=10, batch_size=8, network=NetworkConfig(8, 4, use_z=True),
                                                            init_from=(str(src), str(src)), init_seed_offset=(0, 1))
@@ -239,13 +237,13 @@ def test_init_without_z_into_opponent_id_network(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     zsrc = tmp_path / "zsrc"
     assert main(["train", "step4_opponent_id", "--seeds", "1", "--out", str(zsrc), *TINY]) == 0
-    with pytest.raises(ValueError, match="differs"):
+    with pytest.raises(ValueError, match="network .* differs from this run's"):
         initial_states(get_config("step3", "fast").replace(init_from=(str(zsrc), str(zsrc)),
                                                            network=NetworkConfig(8, 4)), [0])
 
 
 def test_learner_cooperation_summary_and_search_table(tmp_path):
-    from ismarl.train.summary import learner_cooperation, search_table
+    from ismarl.analysis.summary import learner_cooperation, search_table
 
     run = tmp_path / "s4"
     run.mkdir()
@@ -276,7 +274,7 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     assert "| 1 / 1 |" in search_table([run])
     (run / "config.json").write_text(json.dumps({"config": cfg}))
     # two runs trained alike: every training metric equal, wall time aside
-    from ismarl.train.summary import same_training
+    from ismarl.analysis.summary import same_training
 
     twin = tmp_path / "twin"
     twin.mkdir()
@@ -296,7 +294,7 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     with pytest.raises(ValueError, match="has no training metrics"):
         learner_cooperation(run, rows=[])
     # the outcome table adds fresh-episode evaluations where they exist
-    from ismarl.train.summary import outcome_table
+    from ismarl.analysis.summary import outcome_table
 
     assert outcome_table([run]).splitlines()[-1] == "| s4 | 0 | 0.90 | 1.00 | — | — |"
     per_seed = {"seed": 0, "agent": {"coop": 0.93, "reward": 2.9}, "opponent": {"coop": 0.91, "reward": 2.95}}
@@ -304,12 +302,12 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     (run / "evaluate.json").write_text(json.dumps({"opponents": {"random": {"per_seed": [
         {"seed": 0, "agent": {"coop": 0.05, "reward": 1.01}}]}}}))
     assert outcome_table([run]).splitlines()[-1] == "| s4 | 0 | 0.90 | 1.00 | 0.93 / 0.91 | 0.050 / 1.010 |"
-    from ismarl.train.summary import round_windows_table
+    from ismarl.analysis.summary import round_windows_table
 
     with pytest.raises(ValueError, match="no per-round cooperation curves"):
         round_windows_table([run])
     # one row per run: seeds held, fresh learner-vs-learner cooperation, first rise, tabular cooperation
-    from ismarl.train.summary import held_count, pairs_table
+    from ismarl.analysis.summary import held_count, pairs_table
 
     assert held_count(run) == 1 and held_count(run, threshold=0.95) == 0
     assert pairs_table([run]).splitlines()[-1] == "| `s4` | 1 of 1 | 0.92 | 100 | 0.050 / — / — |"
@@ -317,7 +315,7 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
         {"seed": 0, "agent": {"coop": 0.15, "reward": 0.9}}]}}}))
     assert pairs_table([run]).splitlines()[-1] == "| `s4` | 1 of 1 | 0.92 | 100 | 0.050 / 0.150 / 0.100 |"
     # the one reader of the evaluation files behind both tables
-    from ismarl.train.summary import fresh_cooperation, mean_tabular_coop
+    from ismarl.analysis.summary import fresh_cooperation, mean_tabular_coop
 
     f = fresh_cooperation(run)
     assert f["learners"][0]["coop"] == (0.93, 0.91) and f["learners"][0]["both"] == pytest.approx(0.92)
@@ -332,7 +330,7 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
 
 
 def test_replay_errors_name_the_problem(tmp_path):
-    from ismarl.replay import replay
+    from ismarl.analysis.replay import replay
 
     run = tmp_path / "s4"
     assert main(["train", "step4", "--seeds", "2", "--out", str(run), *TINY, "--set", "snapshot_every=2"]) == 0
@@ -346,26 +344,15 @@ def test_replay_errors_name_the_problem(tmp_path):
         replay(run, 0, 2, "frozen")
 
 
-def test_step4_readme_is_written_from_the_committed_results():
-    """results/step4/README.md is exactly what ``python -m ismarl.train.report`` writes from the
-    committed files: a changed run, evaluation or manifest without a rewritten README fails here."""
-    from pathlib import Path
-
-    from ismarl.train.report import step4_readme
-
-    root = Path(__file__).resolve().parents[1] / "results"
-    assert step4_readme(root) == (root / "step4/README.md").read_text()
-
-
 def test_step4_readme_names_a_missing_run(tmp_path):
-    from ismarl.train.report import step4_readme
+    step4_readme = readme_script().step4_readme
 
     with pytest.raises(FileNotFoundError, match="no manifest.json"):
         step4_readme(tmp_path)
 
 
 def test_schedules_in_words():
-    from ismarl.train.report import _decay_words
+    from ismarl.analysis.summary import schedule_words as _decay_words
 
     assert _decay_words(3e-4, None, 1000, 1500) == "0.0003 throughout"
     assert _decay_words(0.01, 0.003, 0, 0) == "0.01 throughout"
@@ -376,7 +363,8 @@ def test_schedules_in_words():
 def test_starting_pairs_follow_the_loaded_seeds(tmp_path):
     """``starting_pairs`` names the warm-up seeds each seed's learners were loaded from (by position
     among the run's seeds, with the offsets), and groups held/not held by unordered pair."""
-    from ismarl.train.summary import held_by_starting_pair, starting_pairs, starting_pairs_table, warmup_best_responders
+    from ismarl.analysis.summary import held_by_starting_pair, starting_pairs_table
+    from ismarl.experiments.warmup import starting_pairs, warmup_best_responders
 
     src = tmp_path / "src"
     assert main(["train", "step1", "--seeds", "3", "--out", str(src), *TINY]) == 0
@@ -393,38 +381,10 @@ def test_starting_pairs_follow_the_loaded_seeds(tmp_path):
     (run / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(FileNotFoundError, match="have no config.json"):
         starting_pairs(run)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"No such file or directory: .*evaluate\.json"):
         warmup_best_responders(src)  # no evaluate.json yet
     assert main(["evaluate", str(src), "--opponents", "tft,allc", "--episodes", "4", "--out", str(src / "evaluate.json")]) == 0
     with pytest.raises(ValueError, match="rounds 40-60"):
         warmup_best_responders(src)  # 10-round episodes
     with pytest.raises(ValueError, match="rounds 40-60"):
         starting_pairs_table([run], src)
-
-
-def test_warmup_best_responders_on_the_five_seed_warm_up():
-    """The five-seed warm-up of the Step-4 search: four of its agents meet the Step-1 criterion."""
-    from pathlib import Path
-
-    from ismarl.train.summary import warmup_best_responders
-
-    w5 = Path(__file__).resolve().parents[1] / "results/step4_search/w5"
-    assert warmup_best_responders(w5) == {0: True, 1: True, 2: True, 3: False, 4: True}
-
-
-def test_round_windows_table_reads_the_fresh_episodes():
-    from pathlib import Path
-
-    from ismarl.train.summary import fresh_cooperation, round_windows_table
-
-    run = Path(__file__).resolve().parents[1] / "results/step4_search/s4ent01_paperpool_cool_pairs2"
-    table = round_windows_table([run], windows=((0, 50), (50, 100)))
-    rows = table.splitlines()[2:]
-    assert len(rows) == 5 and rows[3].startswith("| `s4ent01_paperpool_cool_pairs2` | 3 | 3 + 0 |")
-    for row, e in zip(rows, fresh_cooperation(run)["learners"].values()):
-        first, second, whole = (float(x) for x in row.split("|")[4:7])
-        assert abs((first + second) / 2 - whole) <= 0.011 and abs(whole - e["both"]) <= 0.005
-    with pytest.raises(ValueError, match="shorter than the window"):
-        round_windows_table([run], windows=((0, 200),))
-    with pytest.raises(FileNotFoundError, match="evaluate_learners"):
-        round_windows_table([run.parent / "w5"])

@@ -15,12 +15,32 @@ from ismarl.conventions import CD, DC, SWAP_PERSPECTIVE
 IPD = games.ipd()
 
 
-def test_named_strategies_are_probability_vectors():
-    for name in strategies.NAMED_STRATEGIES:
-        s = np.asarray(strategies.named(name))
-        assert s.shape == (5,) and ((0 <= s) & (s <= 1)).all(), name
-        assert strategies.describe(name)
-    assert np.asarray(strategies.named("TFT")).tolist() == [1, 1, 0, 1, 0]  # names are case-insensitive
+# each named strategy's vector [p0, pCC, pCD, pDC, pDD] on the paper's IPD, and a phrase its description must hold
+NAMED = {
+    "allc": ([1, 1, 1, 1, 1], "Always cooperate"),
+    "alld": ([0, 0, 0, 0, 0], "Always defect"),
+    "tft": ([1, 1, 0, 1, 0], "copy the co-player's last move"),
+    "stft": ([0, 1, 0, 1, 0], "Suspicious tit-for-tat: defect first"),
+    "wsls": ([1, 1, 0, 0, 1], "Win-stay lose-shift"),
+    "grim": ([1, 1, 0, 0, 0], "cooperate until anyone defects"),
+    "random": ([0.5] * 5, "probability 1/2"),
+    "alternator": ([1, 0, 0, 1, 1], "Alternate C and D"),
+    "gtft": ([1, 1, 0.5, 1, 0.5], "forgive a defection"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAMED))
+def test_named_strategies_and_their_descriptions(name):
+    vector, phrase = NAMED[name]
+    assert np.asarray(strategies.named(name)).tolist() == vector
+    assert phrase in strategies.describe(name)
+    assert strategies.describe(name.upper()) == strategies.describe(name)  # names are case-insensitive
+    assert np.asarray(strategies.named(name.upper())).tolist() == vector
+
+
+def test_every_named_strategy_is_covered_and_described_differently():
+    assert set(strategies.NAMED_STRATEGIES) == set(NAMED)
+    assert len({strategies.describe(n) for n in strategies.NAMED_STRATEGIES}) == len(NAMED)
 
 
 def test_tft_copies_the_co_players_last_move():
@@ -163,7 +183,7 @@ def test_inadmissible_zd_parameters_are_rejected():
 
 
 def test_unknown_strategy_names():
-    with pytest.raises(ValueError, match="unknown strategy 'titfortat'"):
+    with pytest.raises(ValueError, match=r"unknown strategy 'titfortat'; choose one of \['allc'"):
         strategies.named("titfortat")
     with pytest.raises(ValueError, match="unknown strategy 'x'"):
         strategies.describe("x")
@@ -174,5 +194,5 @@ def test_fit_zd_validates_its_input():
         strategies.fit_zd(np.ones(4), IPD)
     with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
         strategies.fit_zd(np.full(5, 1.2), IPD)
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="strategy contains NaN or infinite values"):
         strategies.fit_zd(np.array([1, np.nan, 0, 1, 0]), IPD)

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ismarl.games import Game, check_game, ipd
+from ismarl.games import Game, resolve
 from ismarl.learning.objectives import Objective, logits_of, own_payoff
 
 OUTCOMES = ("mutual defection", "mutual cooperation", "X exploits Y", "Y exploits X", "other")
@@ -62,7 +62,7 @@ def reactive_flow(p, q, objective: Objective | None = None, game: Game | None = 
     reactive strategies and its co-player currently plays the same one.
     """
     objective = objective or Objective(discount=0.99)
-    game = check_game(game if game is not None else ipd())
+    game = resolve(game)
     p, q = np.broadcast_arrays(np.asarray(p, float), np.asarray(q, float))
     if np.any((p <= 0) | (p >= 1) | (q <= 0) | (q >= 1)):
         raise ValueError("reactive_flow needs p and q strictly inside (0, 1)")
@@ -77,7 +77,7 @@ def reactive_trajectories(p0, q0, lr: float, steps: int, objective: Objective | 
     equal). Returns the path in probability space, shape ``(n, steps // record_every + 1, 2)``.
     """
     objective = objective or Objective(discount=0.99)
-    game = check_game(game if game is not None else ipd())
+    game = resolve(game)
     start = logits_of(jnp.stack([jnp.asarray(p0, float).ravel(), jnp.asarray(q0, float).ravel()], -1))
     return np.asarray(_reactive_paths(start, float(lr), int(steps), int(record_every), game, objective))
 

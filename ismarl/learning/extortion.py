@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 
-from ismarl.games import Game, ipd
-from ismarl.strategies import fit_zd, zd_extortion
+from ismarl.games import Game, resolve
+from ismarl.strategies import fit_zd, zd_extortion, zd_phi_range
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +25,7 @@ class ExtortionReport:
 
 def extortion_report(strategy, game: Game | None = None) -> ExtortionReport:
     """Fit ``(chi, phi)`` of the extortion family to one or many strategies ``[..., 5]``."""
-    game = game if game is not None else ipd()
+    game = resolve(game)
     s = np.asarray(strategy, dtype=float)
     fit = fit_zd(s, game)
     zd = np.full(s.shape, np.nan)
@@ -42,12 +42,10 @@ def extortion_report(strategy, game: Game | None = None) -> ExtortionReport:
 
 
 def _phi_max(game, chi):
-    from ismarl.strategies import zd_phi_range
-
     return zd_phi_range(game, chi)[1]
 
 
 def enforced_ratio(payoff_x, payoff_y, game: Game | None = None):
     """``(s_X - P) / (s_Y - P)``: the slope an extortioner enforces (chi for a ZD strategy)."""
-    game = game if game is not None else ipd()
+    game = resolve(game)
     return (np.asarray(payoff_x) - game.P) / (np.asarray(payoff_y) - game.P)

@@ -18,7 +18,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from ismarl.games import Game, check_game, ipd
+from ismarl.games import Game, resolve
 from ismarl.learning._batch import over_batch
 from ismarl.learning.configs import LolaConfig
 from ismarl.learning.naive import Trajectory, _run, co_player_gradient, naive_gradient
@@ -86,7 +86,7 @@ def _lola_pair(x, y, config: LolaConfig, game: Game, opponent: str):
 def lola_vs_naive(logits_x, logits_y, config: LolaConfig | None = None, game: Game | None = None) -> Trajectory:
     """LOLA player X against a naive learner Y (same step size ``lr``), batched over inits."""
     config = config or LolaConfig()
-    game = check_game(game if game is not None else ipd())
+    game = resolve(game)
     return over_batch(lambda a, b: _lola_pair(a, b, config, game, "naive"),
                       as_logits(logits_x, "logits_x"), as_logits(logits_y, "logits_y"))
 
@@ -94,6 +94,6 @@ def lola_vs_naive(logits_x, logits_y, config: LolaConfig | None = None, game: Ga
 def lola_vs_lola(logits_x, logits_y, config: LolaConfig | None = None, game: Game | None = None) -> Trajectory:
     """Two LOLA players, each anticipating the other's naive look-ahead, batched over inits."""
     config = config or LolaConfig()
-    game = check_game(game if game is not None else ipd())
+    game = resolve(game)
     return over_batch(lambda a, b: _lola_pair(a, b, config, game, "lola"),
                       as_logits(logits_x, "logits_x"), as_logits(logits_y, "logits_y"))

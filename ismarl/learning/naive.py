@@ -13,10 +13,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ismarl.games import Game, check_game, ipd
+from ismarl.games import Game, resolve
 from ismarl.learning._batch import over_batch
 from ismarl.learning.configs import NaiveConfig
 from ismarl.learning.objectives import Objective, as_logits, logits_of, other_payoff, own_payoff, per_round, policy
+from ismarl.strategies import as_strategy
 
 
 class Trajectory(NamedTuple):
@@ -94,7 +95,7 @@ def _naive_fixed(x, q_logits, config: NaiveConfig, game: Game):
 def naive_vs_naive(logits_x, logits_y, config: NaiveConfig | None = None, game: Game | None = None) -> Trajectory:
     """Two naive learners from the given initial logits (any leading batch axes, broadcast)."""
     config = config or NaiveConfig()
-    game = check_game(game if game is not None else ipd())
+    game = resolve(game)
     x = as_logits(logits_x, "logits_x")
     y = as_logits(logits_y, "logits_y")
     return over_batch(lambda a, b: _naive_pair(a, b, config, game), x, y)
@@ -105,9 +106,7 @@ def naive_vs_fixed(logits_x, strategy_y, config: NaiveConfig | None = None, game
     """A naive learner X against a fixed memory-1 strategy ``strategy_y`` (probabilities, from Y's
     own side; pure entries are clipped to ``eps`` / ``1 - eps``, which changes payoffs by O(eps))."""
     config = config or NaiveConfig()
-    game = check_game(game if game is not None else ipd())
-    from ismarl.strategies import as_strategy
-
+    game = resolve(game)
     q = logits_of(as_strategy(strategy_y, "strategy_y"), eps)
     x = as_logits(logits_x, "logits_x")
     return over_batch(lambda a, b: _naive_fixed(a, b, config, game), x, q)

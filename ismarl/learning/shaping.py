@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ismarl.games import Game, check_game, ipd
+from ismarl.games import Game, resolve
 from ismarl.learning.configs import MixedGroupConfig, ShapingConfig
 from ismarl.learning.naive import co_player_gradient, naive_gradient, random_logits
 from ismarl.learning.objectives import as_logits, own_payoff, per_round, policy
@@ -77,7 +77,7 @@ class NaiveEvaluation(NamedTuple):
 
 def evaluate_against_naive(logits_meta, key, config: ShapingConfig, game: Game | None = None, batch: int = 64):
     """Play a fixed aware policy (any leading axes) against ``batch`` fresh naive learners."""
-    game = check_game(game if game is not None else ipd())
+    game = resolve(game)
     logits_meta = as_logits(logits_meta, "logits_meta")
     y0 = random_logits(key, (batch,), config.naive_init_std)
     out = _evaluate(logits_meta.reshape(-1, 5), y0, config, game)
@@ -140,7 +140,7 @@ def train_shaping(key: jax.Array, config: ShapingConfig | None = None, game: Gam
     ``init_logits`` (n_seeds, 5) overrides ``config.meta_init``.
     """
     config = config or ShapingConfig()
-    game = check_game(game if game is not None else ipd())
+    game = resolve(game)
     k_init, k_train = jax.random.split(key)
     keys = jax.random.split(k_train, config.n_seeds)
     if init_logits is None:
@@ -221,7 +221,7 @@ def train_mixed_group(key: jax.Array, config: MixedGroupConfig | None = None, ga
     is given (e.g. previously trained extorters).
     """
     config = config or MixedGroupConfig()
-    game = check_game(game if game is not None else ipd())
+    game = resolve(game)
     k_init, k_train = jax.random.split(key)
     shape = (config.n_seeds, config.n_meta)
     if init_logits is None:

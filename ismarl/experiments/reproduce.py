@@ -19,11 +19,17 @@ cooperation (``results/step4_search/README.md``).
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
-from ismarl import checkpoint
-from ismarl.train.configs import STEPS, ExperimentConfig, get_config
+from ismarl.engines.experiment import ExperimentConfig, apply_overrides
+from ismarl.experiments.presets import STEPS, get_config
+from ismarl.experiments.warmup import criterion_pairs, warmup_best_responders
+from ismarl.runs import checkpoint
+from ismarl.runs.evaluate import evaluate_run, write_json
+from ismarl.runs.provenance import write_manifest
+from ismarl.runs.train import train
 
 #: every experiment, in an order in which each comes after the runs it builds on
 ORDER = ("step1", "step1_opponent_id", "step2", "step3", "step2_mixed", "step3_mixed", "step4",
@@ -82,8 +88,6 @@ def is_finished(run_dir, cfg: ExperimentConfig) -> bool:
 def configured(step: str, preset: str, out, overrides=()) -> ExperimentConfig:
     """The config of ``step`` in a chain in ``out``: its preset, relocated to the chain
     (:func:`relocate`), with ``overrides`` (``["key=value", ...]``) applied."""
-    from ismarl.train.configs import apply_overrides
-
     cfg = relocate(get_config(step, preset), out)
     return apply_overrides(cfg, overrides) if overrides else cfg
 
@@ -116,11 +120,7 @@ def pair_warmup_agents(cfg: ExperimentConfig, n_seeds: int, out, evaluate: bool 
     ``evaluate``, else ``cfg`` is returned unchanged when it has none). When every agent meets the
     criterion, or fewer than two do, ``cfg`` is returned unchanged (with a warning in the second
     case); otherwise ``init_seeds`` names pairs of the agents that meet it
-    (:func:`ismarl.train.summary.criterion_pairs`)."""
-    import json
-
-    from ismarl.train.summary import criterion_pairs, warmup_best_responders
-
+    (:func:`ismarl.experiments.warmup.criterion_pairs`)."""
     src = {p for p in cfg.init_from if p}
     if cfg.n_learners != 2 or len(src) != 1 or len([p for p in cfg.init_from if p]) != 2 or cfg.init_seeds:
         return cfg
@@ -136,8 +136,6 @@ def pair_warmup_agents(cfg: ExperimentConfig, n_seeds: int, out, evaluate: bool 
     if done.get("iteration") != iteration or not {"tft", "allc"} <= set(done.get("opponents", {})):
         if not evaluate:
             return cfg
-        from ismarl.evaluate import evaluate_run, write_json
-
         write_json(evaluate_run(warm, ["tft", "allc"], episodes=1000), ev)
     ok = warmup_best_responders(warm)
     good = [s for s, m in ok.items() if m]
@@ -157,9 +155,6 @@ def run_chain(steps, preset: str, seeds, out, overrides=(), manifest: bool = Tru
               log=print) -> list[tuple[str, str]]:
     """Train ``steps`` (see :func:`plan`) into ``out``; returns ``[(experiment, what happened)]``
     with ``"trained"``, ``"resumed"`` or ``"skipped (finished)"``."""
-    from ismarl.provenance import write_manifest
-    from ismarl.train.loop import train
-
     seeds = [int(s) for s in seeds]
     done = []
     for step, cfg, run_dir in plan(steps, preset, out, overrides):

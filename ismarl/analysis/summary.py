@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ismarl.train.loop import read_metrics
+from ismarl.experiments.warmup import starting_pairs, warmup_best_responders
+from ismarl.protocol import ROUNDS_40_60
+from ismarl.runs.metrics import read_metrics
 
 LEARNER_MATCH = "learner:0_vs_learner:1"
 
@@ -97,6 +99,15 @@ def mean_tabular_coop(run_dir) -> tuple[float | None, float | None]:
                  for k in ("tabular", "tabular_2"))
 
 
+def schedule_words(value, end, iterations, start) -> str:
+    """A linear schedule in words: ``"0.1, linearly down to 0.003 by 1000"``."""
+    if end is None or not iterations:
+        return f"{value:g} throughout"
+    return f"{value:g}" + (f" until iteration {start}, then" if start else ",") + (
+        f" linearly down to {end:g} by {start + iterations}")
+
+
+
 def _fmt_schedule(start, end, steps, delay=0):
     if end is None or not steps:
         return f"{start:g}"
@@ -118,8 +129,8 @@ def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
         summ = learner_cooperation(d, match=match)
         probes = read_metrics(d, "probe")
         last = [p for p in probes if p["iteration"] == max(q["iteration"] for q in probes)] if probes else []
-        probe = " ; ".join(f"{p['probe']['tft']['coop_40_60']:.2f} / {p['probe']['allc']['coop']:.2f} / "
-                           f"{p['probe']['alld']['coop_40_60']:.2f}" for p in last)
+        probe = " ; ".join(f"{p['probe']['tft'][ROUNDS_40_60.key]:.2f} / {p['probe']['allc']['coop']:.2f} / "
+                           f"{p['probe']['alld'][ROUNDS_40_60.key]:.2f}" for p in last)
         frozen = c.get("frozen") or []
         named = lambda s: f"{s} ({frozen[int(s.split(':')[1])]})" if s.startswith("frozen:") and int(s.split(":")[1]) < len(frozen) else s
         tab = ", ".join(f"{named(s)} {w:g}" for s, w in c["pools"][0] if not s.startswith("learner")) or "none"
@@ -191,66 +202,6 @@ def pairs_table(run_dirs, threshold: float = 0.8) -> str:
         vs = " / ".join("—" if t is None else f"{t:.3f}" for t in (t1, t2, None if None in (t1, t2) else (t1 + t2) / 2))
         lines.append(f"| `{d.name}` | {sum(e['held'] >= threshold for e in summ)} of {len(summ)} | {fresh} | {rises} | {vs} |")
     return "\n".join(lines)
-
-
-def starting_pairs(run_dir) -> list[tuple[int, ...]]:
-    """Per seed of a run, the seeds of the runs its learners started from (``init_from``), one per
-    learner: the run's k-th seed takes, for learner j, seed ``init_seeds[j][k]`` when the run names
-    them, else seed (k + ``init_seed_offset[j]``) modulo the seed count of ``init_from[j]``, as the
-    training loop loads them."""
-    d = json.loads((Path(run_dir) / "config.json").read_text())
-    c = d["config"]
-    src = c.get("init_from") or []
-    if not src or not all(src):
-        raise ValueError(f"{run_dir} did not start every learner from another run (init_from: {src})")
-    offsets = list(c.get("init_seed_offset") or [0] * len(src))
-    root = Path(run_dir).resolve()
-    while root != root.parent and not (root / Path(src[0]).parts[0]).is_dir():
-        root = root.parent  # init_from paths are relative to the repository root
-    if not all((root / s / "config.json").is_file() for s in src):
-        raise FileNotFoundError(f"{run_dir}: the runs it started from ({src}) have no config.json here")
-    named = c.get("init_seeds") or []
-    if named:
-        return [tuple(int(s[k]) for s in named) for k in range(len(d["seeds"]))]
-    warm = [json.loads((root / s / "config.json").read_text())["seeds"] for s in src]
-    return [tuple(w[(k + o) % len(w)] for w, o in zip(warm, offsets)) for k in range(len(d["seeds"]))]
-
-
-def warmup_best_responders(warmup_dir) -> dict[int, bool]:
-    """Per seed of a warm-up run, whether its agent meets the Step-1 criterion
-    (:func:`ismarl.train.loop.is_best_responder`) in the fresh episodes of its ``evaluate.json``."""
-    from ismarl.train.loop import is_best_responder
-
-    path = Path(warmup_dir) / "evaluate.json"
-    try:
-        ev = json.loads(path.read_text())["opponents"]
-    except (ValueError, KeyError) as e:
-        raise ValueError(f"{path} is not an evaluation written by `python -m ismarl evaluate` ({e!r}); evaluate the warm-up again") from e
-    if "tft" not in ev or "allc" not in ev:
-        raise ValueError(f"{warmup_dir}/evaluate.json has no evaluation against TFT and ALLC")
-    if any(s["coop_rounds_40_60"] is None for s in ev["tft"]["per_seed"]):
-        raise ValueError(f"{warmup_dir}/evaluate.json: episodes shorter than 60 rounds, the Step-1 criterion needs rounds 40-60")
-    return {s["seed"]: is_best_responder({"tft": {"coop_40_60": s["coop_rounds_40_60"]}, "allc": {"coop": a["agent"]["coop"]}})
-            for s, a in zip(ev["tft"]["per_seed"], ev["allc"]["per_seed"])}
-
-
-def criterion_pairs(warmup_dir, n_seeds: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Starting pairs for ``n_seeds`` seeds of a two-learner run from a warm-up run, made only of its
-    agents that meet the Step-1 criterion (:func:`warmup_best_responders`): every unordered pair of
-    them in turn, then the same pairs with the roles swapped, and so on. Returns ``init_seeds``
-    (learner 0's warm-up seeds, learner 1's warm-up seeds) for the run's config."""
-    import itertools
-
-    if n_seeds < 1:
-        raise ValueError(f"n_seeds must be >= 1, got {n_seeds}")
-    ok = warmup_best_responders(warmup_dir)
-    good = sorted(s for s, meets in ok.items() if meets)
-    if len(good) < 2:
-        raise ValueError(f"{warmup_dir}: {len(good)} of its {len(ok)} agents meet the Step-1 criterion, "
-                         f"a pair needs two; train the warm-up with more seeds")
-    pairs = list(itertools.combinations(good, 2))
-    chosen = [pairs[k % len(pairs)][::(-1 if (k // len(pairs)) % 2 else 1)] for k in range(n_seeds)]
-    return tuple(p[0] for p in chosen), tuple(p[1] for p in chosen)
 
 
 def held_by_starting_pair(run_dirs, threshold: float = 0.8) -> dict[tuple[int, ...], list[bool]]:

@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
+
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "matplotlib")
 
 
@@ -55,8 +57,6 @@ def machine_info() -> dict:
     except OSError:
         pass
     try:
-        import jax
-
         info["jax_backend"] = jax.default_backend()
         info["devices"] = [str(d.device_kind) for d in jax.devices()]
     except Exception as exc:  # noqa: BLE001 - provenance must never break a run

@@ -46,26 +46,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ismarl import checkpoint
-from ismarl.agents import network_player
-from ismarl.env import make_params
+from ismarl._validate import check_int
+from ismarl.agents.coplayers import make_player, parse_spec
+from ismarl.agents.match import play_match
+from ismarl.agents.network import Z_DIM
+from ismarl.agents.players import network_player
+from ismarl.engines.experiment import ExperimentConfig
 from ismarl.oracle import best_response, best_response_cooperation, fixed_strategy_value
-from ismarl.pools import make_player, parse_spec
-from ismarl.rollout import play_match
-from ismarl.train.configs import ExperimentConfig, from_dict
+from ismarl.protocol import ROUNDS_40_60
+from ismarl.runs.store import load_run
+from ismarl.sim.core import make_params
 
-ROUNDS_40_60 = slice(39, 60)
-
-
-def load_run(run_dir):
-    """``(config, seeds, params, sidecar)`` of a run; ``params`` leaves are (n_seeds, n_learners, ...)."""
-    from ismarl.train.loop import state_template
-
-    meta = checkpoint.read_sidecar(run_dir)
-    cfg = from_dict(meta["config"])
-    seeds = meta["seeds"]
-    state, meta = checkpoint.load(run_dir, state_template(cfg, seeds), config_hash=cfg.hash(), seeds=seeds)
-    return cfg, seeds, jax.tree_util.tree_map(jnp.asarray, state.params), meta
+#: The JSON layout of :func:`evaluate_run`, shown by ``python -m ismarl evaluate --help``.
+JSON_LAYOUT = __doc__.split("one JSON object:", 1)[1]
 
 
 def conditional_cooperation(traj, side: int = 0):
@@ -78,14 +71,6 @@ def conditional_cooperation(traj, side: int = 0):
     sums = np.bincount(obs, weights=p, minlength=5)[:5]
     rates = np.where(counts > 0, sums / np.maximum(counts, 1.0), np.nan)
     return rates, counts / counts.sum()
-
-
-def load_snapshots(run_dir):
-    """``(config, seeds, {iteration: params})`` of a run trained with ``snapshot_every``; the
-    parameter leaves are (n_seeds, n_learners, ...), as in :func:`load_run`."""
-    meta = checkpoint.read_sidecar(run_dir)
-    snaps = checkpoint.load_snapshots(run_dir)
-    return from_dict(meta["config"]), meta["seeds"], {i: jax.tree_util.tree_map(jnp.asarray, p) for i, p in snaps.items()}
 
 
 def _curves(traj, side):
@@ -101,10 +86,10 @@ def _curves(traj, side):
 def play_learner(cfg: ExperimentConfig, params, spec: str, episodes: int, key, opponent=None):
     """Play one learner (``params`` of one network) against ``spec`` (or against ``opponent`` =
     (network config, params)); returns ``(trajectory, tabular strategies or None)``."""
-    payoffs = make_params().payoffs.astype(jnp.float32)
+    env = make_params(horizon=cfg.horizon, dtype=jnp.float32)
     k_opp, k_play = jax.random.split(key)
     if opponent is not None:
-        side_b, z_b, strat = network_player(opponent[0], opponent[1]), jnp.zeros((episodes, 10)), None
+        side_b, z_b, strat = network_player(opponent[0], opponent[1]), jnp.zeros((episodes, Z_DIM)), None
     else:
         co = parse_spec(spec)
         if not co.is_tabular:
@@ -112,24 +97,32 @@ def play_learner(cfg: ExperimentConfig, params, spec: str, episodes: int, key, o
         side_b, z_b = make_player(co, k_opp, episodes)
         strat = side_b.params
     side_a = network_player(cfg.network, params, z_b if cfg.network.use_z else None)
-    traj = _play(side_a, side_b, episodes, cfg.horizon, payoffs, k_play)
+    traj = _play_jit(k_play, side_a, side_b, episodes, env)
     return traj, strat
 
 
-def _play(side_a, side_b, n, horizon, payoffs, key):
-    return _play_jit(key, side_a, side_b, n, horizon, payoffs)
-
-
-_play_jit = jax.jit(play_match, static_argnames=("n", "horizon"))
+_play_jit = jax.jit(play_match, static_argnames=("n",))
 
 
 def evaluate_run(run_dir, opponents, episodes: int = 1000, learner: int = 0, opponent_run=None,
                  opponent_learner: int = 0, eval_seed: int = 12345) -> dict:
     """Evaluate every seed of a run (see the module docstring for the returned layout)."""
+    window = ROUNDS_40_60
+    check_int(episodes, "--episodes", minimum=1)
+    check_int(learner, "--learner", minimum=0)
+    check_int(opponent_learner, "--opponent-learner", minimum=0)
+    if isinstance(opponents, str):
+        opponents = [s.strip() for s in opponents.split(",") if s.strip()]
+    specs = list(opponents)
+    if opponent_run is None:
+        if not specs:
+            raise ValueError("--opponents is empty: name at least one co-player, e.g. --opponents tft,allc,random")
+        for spec in specs:
+            if not isinstance(spec, str) or not parse_spec(spec).is_tabular:
+                raise ValueError(f"evaluate plays tabular co-players or --opponent-run; got {spec!r}")
     cfg, seeds, params, meta = load_run(run_dir)
     if learner >= cfg.n_learners:
         raise ValueError(f"run {run_dir} has {cfg.n_learners} learner(s); --learner {learner} does not exist")
-    specs = list(opponents)
     other = None
     if opponent_run is not None:
         ocfg, oseeds, oparams, _ = load_run(opponent_run)
@@ -156,8 +149,8 @@ def evaluate_run(run_dir, opponents, episodes: int = 1000, learner: int = 0, opp
             key = jax.random.fold_in(jax.random.PRNGKey(eval_seed), j)
             traj, strat = play_learner(cfg, p, spec, episodes, key, opponent=opp)
             entry = {"seed": seed, "agent": _curves(traj, 0), "opponent": _curves(traj, 1)}
-            entry["coop_rounds_40_60"] = (float(np.mean(1.0 - np.asarray(traj.actions[0, ROUNDS_40_60], np.float64)))
-                                          if cfg.horizon >= 60 else None)
+            entry[window.key] = (float(np.mean(1.0 - np.asarray(traj.actions[0, window.slice], np.float64)))
+                                 if window.fits(cfg.horizon) else None)
             if strat is not None:
                 if oracle is None:
                     s = np.asarray(strat, np.float64)
@@ -177,8 +170,7 @@ def evaluate_run(run_dir, opponents, episodes: int = 1000, learner: int = 0, opp
                 "agent_coop": float(np.mean([e["agent"]["coop"] for e in per_seed])),
                 "opponent_reward": float(np.mean([e["opponent"]["reward"] for e in per_seed])),
                 "opponent_coop": float(np.mean([e["opponent"]["coop"] for e in per_seed])),
-                "coop_rounds_40_60": (float(np.mean([e["coop_rounds_40_60"] for e in per_seed]))
-                                      if cfg.horizon >= 60 else None)}
+                window.key: float(np.mean([e[window.key] for e in per_seed])) if window.fits(cfg.horizon) else None}
         if oracle is not None and abs(oracle) > 1e-9:
             mean["agent_over_oracle"] = mean["agent_reward"] / oracle
             mean["alld_over_oracle"] = alld / oracle
@@ -189,11 +181,12 @@ def evaluate_run(run_dir, opponents, episodes: int = 1000, learner: int = 0, opp
 
 def summary_table(result: dict) -> str:
     """A short human-readable table of a result of :func:`evaluate_run`."""
-    lines = [f"{'opponent':>22} {'reward':>7} {'coop':>6} {'coop40-60':>9} {'agent/oracle':>12} {'ALLD/oracle':>11}"]
+    w = ROUNDS_40_60
+    lines = [f"{'opponent':>22} {'reward':>7} {'coop':>6} {'coop' + str(w.first) + '-' + str(w.last):>9} {'agent/oracle':>12} {'ALLD/oracle':>11}"]
     for spec, r in result["opponents"].items():
         m = r["mean"]
         f = lambda k: f"{m[k]:.3f}" if m.get(k) is not None else "-"
-        lines.append(f"{spec[:22]:>22} {m['agent_reward']:7.3f} {m['agent_coop']:6.3f} {f('coop_rounds_40_60'):>9} "
+        lines.append(f"{spec[:22]:>22} {m['agent_reward']:7.3f} {m['agent_coop']:6.3f} {f(w.key):>9} "
                      f"{f('agent_over_oracle'):>12} {f('alld_over_oracle'):>11}")
     return "\n".join(lines)
 

@@ -1,10 +1,9 @@
-"""One jitted rollout for any pair of co-players (tabular, named, frozen network or learner).
+"""One jitted rollout for any pair of players (tabular, named, frozen network or learner).
 
 :func:`play_match` plays N parallel episodes of the iterated game between two
-:class:`ismarl.agents.Player` sides and returns everything a learner's loss needs. All the
-randomness is drawn up front as uniforms ``u`` of shape (T, 2, N) and a side defects when
-``u >= p_cooperate`` -- the same rule as :func:`ismarl.simulate.play`, so tabular-vs-tabular games
-are identical to it for the same key.
+:class:`ismarl.agents.players.Player` sides; every round is :func:`ismarl.sim.core.transition`.
+All the randomness is drawn up front as uniforms ``u`` of shape (T, 2, N) and a side defects when
+``u >= p_cooperate``.
 """
 
 from __future__ import annotations
@@ -13,8 +12,9 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from ismarl.agents import Player, player_act, player_start
-from ismarl.conventions import START, observation_index
+from ismarl.agents.players import Player, player_act, player_start
+from ismarl.conventions import START
+from ismarl.sim.core import EnvParams, transition
 
 
 @struct.dataclass
@@ -32,9 +32,9 @@ class Trajectory:
     p_coop: jnp.ndarray
 
 
-def play_match(key, side_a: Player, side_b: Player, n: int, horizon: int, payoffs) -> Trajectory:
-    """Play ``n`` episodes of ``horizon`` rounds; ``payoffs[a_A, a_B] = (r_A, r_B)`` (2, 2, 2)."""
-    u = jax.random.uniform(key, (horizon, 2, n))
+def play_match(key, side_a: Player, side_b: Player, n: int, params: EnvParams) -> Trajectory:
+    """Play ``n`` episodes of ``params.horizon`` rounds of the game in ``params``."""
+    u = jax.random.uniform(key, (params.horizon, 2, n))
     cache_a, carry_a = player_start(side_a, n)
     cache_b, carry_b = player_start(side_b, n)
     start = jnp.full((n,), START, jnp.int32)
@@ -45,9 +45,9 @@ def play_match(key, side_a: Player, side_b: Player, n: int, horizon: int, payoff
         carry_b, pb = player_act(side_b, cache_b, carry_b, ob)
         aa = (u_t[0] >= pa).astype(jnp.int32)
         ab = (u_t[1] >= pb).astype(jnp.int32)
-        r = payoffs[aa, ab]  # (n, 2)
-        out = (jnp.stack([oa, ob]), jnp.stack([aa, ab]), r.T, jnp.stack([pa, pb]))
-        return (carry_a, carry_b, observation_index(aa, ab), observation_index(ab, aa)), out
+        out = transition(params, aa, ab)
+        record = (jnp.stack([oa, ob]), jnp.stack([aa, ab]), jnp.stack([out.reward_x, out.reward_y]), jnp.stack([pa, pb]))
+        return (carry_a, carry_b, out.obs_x, out.obs_y), record
 
     _, (obs, actions, rewards, p_coop) = jax.lax.scan(step, (carry_a, carry_b, start, start), u)
     swap = lambda x: jnp.swapaxes(x, 0, 1)  # (T, 2, n) -> (2, T, n)

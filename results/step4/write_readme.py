@@ -1,10 +1,12 @@
 """The status report of the shipped Step-4 runs, ``results/step4/README.md``, written from the
 committed files only (manifests, metrics, evaluations; no number is typed by hand):
 
-    python -m ismarl.train.report            # print it
-    python -m ismarl.train.report --write    # (re)write results/step4/README.md
+    python results/step4/write_readme.py            # print it
+    python results/step4/write_readme.py --write    # (re)write results/step4/README.md
 
-A test checks that the committed README is what this module writes from the committed files."""
+The search runs it names are grouped in ``results/step4_search/groups.json`` (chapter 9 reads the
+same file). A test checks that the committed README is what this script writes from the committed
+files."""
 
 from __future__ import annotations
 
@@ -14,20 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ismarl.provenance import read_manifest
-from ismarl.train.summary import (fresh_cooperation, held_by_starting_pair, held_count, learner_cooperation, outcome_table,
-                                  same_training, warmup_best_responders)
+from ismarl.analysis.summary import (fresh_cooperation, held_by_starting_pair, held_count, learner_cooperation,
+                                     outcome_table, same_training, schedule_words)
+from ismarl.experiments.warmup import warmup_best_responders
+from ismarl.runs.provenance import read_manifest
 
-RUNS = ["step4", "step4_opponent_id", "step4_no_tabular", "step4_tabular25", "step4_tabular75"]
-#: search runs from the same five warm-up pairs (``results/step4_search``), reported in the status
-SAME_PAIRS = ["s4W_rep", "s4X", "s4Y", "s4Z", "s4W_tabular75", "s4W_tabular75_rep"]
-#: the previous preset's shipped runs, kept in ``results/step4_search`` (same order as RUNS)
-PREVIOUS = ["s4T_shipped", "s4T_opponent_id", "s4T_no_tabular", "s4T_tabular25", "s4T_tabular75"]
-#: the search run that the shipped ``results/step4`` reproduces
-PRESET_RUN = "s4ent01_paperpool_cool_step1"
-#: previous-preset run -> the same pairs and seeds with entropy 0.1 -> 0.003 over the first 1000 iterations
-LARGE_BONUS = {"s4W": "s4ent01", "s4W_rep": "s4ent01_rep", "s4W_pairs2": "s4ent01_pairs2"}
-
+GROUPS = json.loads((Path(__file__).resolve().parent.parent / "step4_search" / "groups.json").read_text())
+RUNS, SAME_PAIRS, PREVIOUS, PRESET_RUN, LARGE_BONUS = (GROUPS[k] for k in ("RUNS", "SAME_PAIRS", "PREVIOUS", "PRESET_RUN", "LARGE_BONUS"))
+PROTOCOL, SETTINGS, PROTOCOL_WARMUPS, FALLING = (GROUPS[k] for k in ("PROTOCOL", "SETTINGS", "PROTOCOL_WARMUPS", "FALLING"))
 
 def _json(path: Path) -> dict:
     return json.loads(path.read_text())
@@ -47,38 +43,18 @@ def _tabular(run: Path, learner: int = 1) -> list[float]:
     return [e["coop"] for e in f[key].values()]
 
 
-def _decay_words(value, end, iterations, start) -> str:
-    """A linear schedule in words: ``"0.1, linearly down to 0.003 by 1000"``."""
-    if end is None or not iterations:
-        return f"{value:g} throughout"
-    return f"{value:g}" + (f" until iteration {start}, then" if start else ",") + (
-        f" linearly down to {end:g} by {start + iterations}")
-
-
 def _schedule(run: Path) -> str:
     """The training schedule of a run, in words, from its ``config.json``."""
     c = _json(run / "config.json")["config"]
     a = c["a2c"]
-    lr = _decay_words(a["learning_rate"], a.get("learning_rate_end"), a.get("lr_decay_iterations"),
+    lr = schedule_words(a["learning_rate"], a.get("learning_rate_end"), a.get("lr_decay_iterations"),
                       a.get("lr_decay_start", 0))
-    ent = _decay_words(a["entropy_coef"], a.get("entropy_coef_end"), a.get("entropy_decay_iterations"),
+    ent = schedule_words(a["entropy_coef"], a.get("entropy_coef_end"), a.get("entropy_decay_iterations"),
                        a.get("entropy_decay_start", 0))
     return (f"{c['iterations']} iterations of {c['batch_size']} episodes per learner, "
             f"learning rate {lr}, entropy bonus {ent}")
 
 
-#: the tests of the warm-up protocol (pairs of criterion-meeting agents) and their fresh warm-ups
-PROTOCOL = ("s4cool_cross", "s4cool_w4c", "s4cool_w4d")
-#: one setting of the returns changed (gamma; GAE and TD lambda), on pairs and training seeds whose outcome
-#: with the preset is known: (setting, the preset's run, the changed run); "step4" is the shipped run, the
-#: others are search runs
-SETTINGS = (("gamma = 1", "s4cool_w4c", "s4cool_w4c_g1"), ("gamma = 1", "s4cool_w4c_swap", "s4cool_w4c_swap_g1"),
-            ("lambda = 0.95", "s4cool_w4c", "s4cool_w4c_l95"),
-            ("lambda = 0.95", "s4cool_w4c_swap", "s4cool_w4c_swap_l95"),
-            ("lambda = 0.95", "step4", "s4cool_step1_l95"),
-            ("lambda = 0.95", "s4cool_cross", "s4cool_cross_l95"))
-PROTOCOL_WARMUPS = ("w4c", "w4d")
-FALLING = ("s4ent01_paperpool_cool", "s4ent01_paperpool_cool2000", "s4cool1e4")  # search runs with a falling step size, from w5
 
 
 def _ok(b) -> str:
@@ -103,7 +79,7 @@ def step4_readme(root="results") -> str:
     held = {r: held_count(R / r) for r in runs}
     text = f"""# Step 4 (mixed pool) at `cpu` scale: the shipped runs
 
-This file is written by `python -m ismarl.train.report --write` from the files in `results/`.
+This file is written by `python results/step4/write_readme.py --write` from the files in `results/`.
 
 Runs (each with `manifest.json`, `config.json`, `metrics.jsonl`, final checkpoint and parameter
 snapshots every 250 iterations; `step1_opponent_id` has no snapshots):
@@ -136,7 +112,7 @@ time; run one at a time, the previous preset's took {min(prev_walls):.0f}-{max(p
 {min(walls[r] for r in runs):.0f}-{max(walls[r] for r in runs):.0f} min (5 seeds each). The search that led here is in
 `results/step4_search/README.md`.
 
-## Outcome (from the files above; `python -c "from ismarl.train.summary import outcome_table; print(outcome_table(['results/step4', 'results/step4_opponent_id', 'results/step4_no_tabular', 'results/step4_tabular25', 'results/step4_tabular75']))"`)
+## Outcome (from the files above; `python -c "from ismarl.analysis.summary import outcome_table; print(outcome_table(['results/step4', 'results/step4_opponent_id', 'results/step4_no_tabular', 'results/step4_tabular25', 'results/step4_tabular75']))"`)
 
 {outcome_table([R / r for r in runs])}
 
@@ -305,7 +281,7 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m ismarl.train.report", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python results/step4/write_readme.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--root", default="results", help="the results directory (default: results)")
     p.add_argument("--write", action="store_true", help="write ROOT/step4/README.md instead of printing")
     a = p.parse_args(argv)

@@ -1,151 +1,17 @@
-"""Typed experiment configs: learners, their co-player pools, the network and the A2C settings.
-
-An experiment is an :class:`ExperimentConfig`: ``n_learners`` networks trained at the same time,
-each with its own pool of co-players (:mod:`ismarl.pools` specs with mixing weights), e.g.
-
-* Step 1: one learner, pool ``(("random", 1.0),)``;
-* Step 2: one learner against a frozen Step-1 agent: ``(("frozen:0", 1.0),)`` with
-  ``frozen=("results/step1",)``;
-* Step 3: two learners initialized from checkpoints (``init_from``), pools ``learner:1`` / ``learner:0``;
-* Step 4: two learners, pools ``(("learner:1", .5), ("random", .5))`` and
-  ``(("learner:0", .5), ("random", .5))``; the opponent-ID ablation sets ``network.use_z``,
-  the no-tabular ablation drops ``random``.
-
-A learner-vs-learner pairing is played once per iteration and trains both sides (the episodes
-count towards both learners' batches). Presets per step: ``paper`` (SPEC Table 2), ``cpu``
+"""The experiments by name, with their presets per scale: ``paper`` (the paper's Table 2), ``cpu``
 (minutes on a 2-core CPU) and ``fast`` (CI smoke), via :func:`get_config`.
+
+A new experiment is a function here and an entry of :data:`STEPS`; where it sits in a reproduction
+chain is :data:`ismarl.experiments.reproduce.ORDER`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 
-from ismarl.agents import NetworkConfig
-
-
-@dataclasses.dataclass(frozen=True)
-class A2CConfig:
-    """A2C hyperparameters (names as in SPEC Table 2).
-
-    ``advantage_norm``: ``"none"``, ``"center"`` (subtract the batch mean) or ``"standardize"``
-    (also divide by the std); with ``per_coplayer_norm`` the statistics are taken separately for
-    each co-player of the pool. ``entropy_coef`` decays linearly to ``entropy_coef_end`` over
-    ``entropy_decay_iterations`` (0 = constant), starting at iteration ``entropy_decay_start``;
-    ``learning_rate`` likewise to ``learning_rate_end`` over ``lr_decay_iterations``, starting at
-    iteration ``lr_decay_start``.
-    """
-
-    learning_rate: float = 5e-3
-    learning_rate_end: float | None = None
-    lr_decay_iterations: int = 0
-    lr_decay_start: int = 0
-    gamma: float = 0.99
-    gae_lambda: float = 0.99
-    td_lambda: float = 0.99
-    value_coef: float = 0.5
-    entropy_coef: float = 0.001
-    entropy_coef_end: float | None = None
-    entropy_decay_iterations: int = 0
-    entropy_decay_start: int = 0
-    reward_scale: float = 0.2
-    advantage_norm: str = "center"
-    per_coplayer_norm: bool = True
-    max_grad_norm: float = 1.0
-    adam_eps: float = 1e-5
-    scan_unroll: int = 1
-
-    def __post_init__(self):
-        if self.advantage_norm not in ("none", "center", "standardize"):
-            raise ValueError(f"advantage_norm must be 'none', 'center' or 'standardize', got {self.advantage_norm!r}")
-        for name in ("gamma", "gae_lambda", "td_lambda"):
-            v = getattr(self, name)
-            if not 0.0 <= v <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1], got {v}")
-        for name in ("entropy_decay_iterations", "entropy_decay_start", "lr_decay_iterations", "lr_decay_start"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-
-
-@dataclasses.dataclass(frozen=True)
-class ExperimentConfig:
-    """Everything that defines a training run (the seed list is given at run time)."""
-
-    name: str
-    pools: tuple[tuple[tuple[str, float], ...], ...]  # one pool per learner
-    batch_size: int  # episodes per learner per update
-    iterations: int
-    network: NetworkConfig = NetworkConfig()
-    a2c: A2CConfig = A2CConfig()
-    horizon: int = 100
-    frozen: tuple[str, ...] = ()  # run directories of frozen co-players ("frozen:j")
-    init_from: tuple[str | None, ...] = ()  # per learner: run directory to start from, or None
-    init_seed_offset: tuple[int, ...] = ()  # per learner: seed i starts from that run's seed i + offset
-    # per learner: the init_from run's seed (by value) each of this run's seeds starts from, one per
-    # seed in order; names the pairs outright (e.g. only warm-up agents that meet the Step-1 criterion)
-    init_seeds: tuple[tuple[int, ...], ...] = ()
-    init_iteration: int = 0  # start from the init_from runs' snapshot at this iteration; 0 = their final checkpoint
-    chunk: int = 50  # iterations per compiled call (metrics are logged once per chunk)
-    checkpoint_every: int = 500  # a multiple of chunk
-    probe_every: int = 500  # behavioural probes (TFT/ALLC/ALLD); 0 = never
-    snapshot_every: int = 0  # keep the parameters every this many iterations (snapshots.msgpack); 0 = never
-    probe_episodes: int = 256
-    probes: tuple[str, ...] = ("tft", "allc", "alld", "random")
-
-    @property
-    def n_learners(self) -> int:
-        return len(self.pools)
-
-    def __post_init__(self):
-        if not self.pools:
-            raise ValueError("an experiment needs at least one learner (one pool)")
-        if self.init_iteration < 0:
-            raise ValueError(f"init_iteration must be >= 0, got {self.init_iteration}")
-        if self.init_seeds and self.init_seed_offset:
-            raise ValueError("give init_seeds or init_seed_offset, not both")
-        if self.init_seeds and not any(self.init_from):
-            raise ValueError("init_seeds names seeds of the init_from runs, but init_from is empty")
-        if self.init_seeds and len(self.init_seeds) != len(self.pools):
-            raise ValueError(f"init_seeds needs one list per learner ({len(self.pools)}), got {len(self.init_seeds)}")
-        if len({len(s) for s in self.init_seeds}) > 1:
-            raise ValueError(f"init_seeds: every learner needs one source seed per seed, got lengths {[len(s) for s in self.init_seeds]}")
-        if self.chunk <= 0 or any(v % self.chunk for v in (self.checkpoint_every, self.probe_every, self.snapshot_every)):
-            raise ValueError("checkpoint_every, probe_every and snapshot_every must be multiples of chunk")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def hash(self) -> str:
-        """Short hash of everything that changes the trajectory of training (used to match
-        checkpoints to configs). The number of iterations is not part of it, so a finished run
-        can be extended with ``--resume --iterations N``."""
-        d = self.to_dict()
-        for k in ("iterations", "checkpoint_every", "probe_every", "probe_episodes", "probes", "snapshot_every"):
-            d.pop(k)
-        for k in ("init_seed_offset", "init_iteration", "init_seeds"):  # fields added later stay out of the hash at their default
-            if not d[k]:
-                d.pop(k)
-        for k in ("entropy_decay_start", "lr_decay_start"):
-            if not d["a2c"][k]:
-                d["a2c"].pop(k)
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
-
-    def replace(self, **kw) -> "ExperimentConfig":
-        return dataclasses.replace(self, **kw)
-
-
-def from_dict(d: dict) -> ExperimentConfig:
-    d = dict(d)
-    d["network"] = NetworkConfig(**d["network"])
-    d["a2c"] = A2CConfig(**d["a2c"])
-    d["pools"] = tuple(tuple((str(s), float(w)) for s, w in pool) for pool in d["pools"])
-    for k in ("frozen", "init_from", "init_seed_offset", "probes"):
-        d.setdefault(k, ())
-        d[k] = tuple(d[k])
-    d["init_seeds"] = tuple(tuple(int(x) for x in s) for s in d.get("init_seeds") or ())
-    return ExperimentConfig(**d)
-
+from ismarl.agents.network import NetworkConfig
+from ismarl.engines.a2c.config import A2CConfig
+from ismarl.engines.experiment import ExperimentConfig
 
 # -- presets ------------------------------------------------------------------------------------
 RANDOM_POOL = (("random", 1.0),)
@@ -330,25 +196,6 @@ STEPS = {
     "step4_tabular25": lambda preset="cpu": step4(preset, tabular_fraction=0.25, name="step4_tabular25"),
     "step4_tabular75": lambda preset="cpu": step4(preset, tabular_fraction=0.75, name="step4_tabular75"),
 }
-
-
-def apply_overrides(cfg: ExperimentConfig, assignments) -> ExperimentConfig:
-    """Apply ``["a2c.entropy_coef=0.05", "network.hidden=32", "batch_size=512"]`` to a config."""
-    d = cfg.to_dict()
-    for a in assignments:
-        if "=" not in a:
-            raise ValueError(f"override {a!r} is not of the form key=value (e.g. a2c.learning_rate=1e-3)")
-        key, value = a.split("=", 1)
-        parts = key.strip().split(".")
-        node = d
-        for p in parts[:-1]:
-            if not isinstance(node.get(p), dict):
-                raise ValueError(f"override {a!r}: {p!r} is not a config section")
-            node = node[p]
-        if parts[-1] not in node:
-            raise ValueError(f"override {a!r}: unknown field {parts[-1]!r}; known: {sorted(node)}")
-        node[parts[-1]] = json.loads(value) if value not in ("None", "none") else None
-    return from_dict(d)
 
 
 def get_config(step: str, preset: str = "cpu") -> ExperimentConfig:

@@ -5,7 +5,7 @@ Data flow of one iteration (:func:`make_iteration`), for every seed at once (``v
 1. the iteration key is ``fold_in(run_key(seed), iteration)``, so the random stream depends
    only on (seed, iteration) and a resumed run repeats an uninterrupted one exactly;
 2. each *match* of the experiment (a learner against one co-player of its pool, with a static
-   number of episodes) is played by :func:`ismarl.rollout.play_match`;
+   number of episodes) is played by :func:`ismarl.agents.match.play_match`;
 3. each learner's loss re-runs its GRU over the observations it saw (all its matches
    concatenated), computes GAE advantages and TD(lambda) targets on rescaled rewards (V = 0 after
    the last round), centres (optionally standardizes) the advantages per co-player, and adds
@@ -21,17 +21,21 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
 
-from ismarl.agents import init_params, network_player, sequence_outputs
-from ismarl.env import make_params
-from ismarl.pools import make_player, parse_spec, split_batch
-from ismarl.rollout import play_match
-from ismarl.train.configs import A2CConfig, ExperimentConfig
+from ismarl.agents.coplayers import make_player, parse_spec, split_batch
+from ismarl.agents.match import play_match
+from ismarl.agents.network import init_params, sequence_outputs
+from ismarl.agents.players import network_player
+from ismarl.engines.a2c.config import A2CConfig
+from ismarl.engines.experiment import ExperimentConfig
+from ismarl.engines.seeds import seed_keys
+from ismarl.sim.core import make_params
 
 
 @struct.dataclass
@@ -39,6 +43,17 @@ class TrainState:
     params: dict  # leaves (n_learners, ...)
     opt_state: tuple
     iteration: jnp.ndarray  # int32 scalar: iterations completed
+
+
+class LearnerBatch(NamedTuple):
+    """One learner's side of one match: observations, actions and rewards (T, N), the opponent-ID
+    input ``z`` (N, 10) it received, and the index of the match it came from."""
+
+    obs: jnp.ndarray
+    actions: jnp.ndarray
+    rewards: jnp.ndarray
+    z: jnp.ndarray
+    match: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,12 +167,6 @@ def make_optimizer(a2c: A2CConfig):
     return optax.chain(optax.clip_by_global_norm(a2c.max_grad_norm), optax.adam(lr, eps=a2c.adam_eps))
 
 
-def seed_keys(seed: int):
-    """``(init_key, run_key)`` of a seed; iteration ``i`` uses ``fold_in(run_key, i)``."""
-    init_key, run_key = jax.random.split(jax.random.PRNGKey(seed))
-    return init_key, run_key
-
-
 def init_state(cfg: ExperimentConfig, seed: int, init_params_override=None) -> TrainState:
     """Training state of one seed: fresh parameters per learner (or the given ones)."""
     init_key, _ = seed_keys(seed)
@@ -173,27 +182,27 @@ def init_state(cfg: ExperimentConfig, seed: int, init_params_override=None) -> T
 def make_iteration(cfg: ExperimentConfig, frozen_networks=()):
     """``iteration(state, run_key, frozen_params) -> (state, metrics)`` for one seed (pure)."""
     matches = build_matches(cfg)
-    payoffs = make_params().payoffs.astype(jnp.float32)
+    env = make_params(horizon=cfg.horizon, dtype=jnp.float32)
     opt = make_optimizer(cfg.a2c)
-    net, a2c, T = cfg.network, cfg.a2c, cfg.horizon
+    net, a2c = cfg.network, cfg.a2c
+    coplayers = [parse_spec(m.coplayer) for m in matches]  # parsed once, before tracing
 
     def iteration(state: TrainState, run_key, frozen_params):
         key = jax.random.fold_in(run_key, state.iteration)
         keys = jax.random.split(key, 2 * len(matches))
-        data = [[] for _ in range(cfg.n_learners)]  # per learner: (obs, actions, rewards, z, match)
+        data: list[list[LearnerBatch]] = [[] for _ in range(cfg.n_learners)]
         metrics = {}
-        for m, match in enumerate(matches):
-            co = parse_spec(match.coplayer)
+        for m, (match, co) in enumerate(zip(matches, coplayers)):
             side_b, z_b = make_player(co, keys[2 * m], match.episodes, learners=state.params, frozen=frozen_params,
                                       network=net, frozen_networks=frozen_networks)
             own = jax.tree_util.tree_map(lambda x: x[match.learner], state.params)
             side_a = network_player(net, own, z_b if net.use_z else None)
             if side_b.kind == "network" and net.use_z and co.kind == "learner":
                 side_b = side_b.replace(z=jnp.zeros_like(z_b))
-            traj = play_match(keys[2 * m + 1], side_a, side_b, match.episodes, T, payoffs)
-            data[match.learner].append((traj.obs[0], traj.actions[0], traj.rewards[0], z_b, m))
+            traj = play_match(keys[2 * m + 1], side_a, side_b, match.episodes, env)
+            data[match.learner].append(LearnerBatch(traj.obs[0], traj.actions[0], traj.rewards[0], z_b, m))
             if co.kind == "learner":  # the co-learner trains on its side too (it sees zeros as z)
-                data[co.index].append((traj.obs[1], traj.actions[1], traj.rewards[1], jnp.zeros_like(z_b), m))
+                data[co.index].append(LearnerBatch(traj.obs[1], traj.actions[1], traj.rewards[1], jnp.zeros_like(z_b), m))
             coop = 1.0 - traj.actions.astype(jnp.float32)
             metrics[match.name] = {"reward": traj.rewards.mean(axis=(1, 2)), "coop": coop.mean(axis=(1, 2))}
 
@@ -206,14 +215,14 @@ def make_iteration(cfg: ExperimentConfig, frozen_networks=()):
                 if not data[i]:
                     diags.append({"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0})
                     continue
-                obs = jnp.concatenate([d[0] for d in data[i]], axis=1)
-                actions = jnp.concatenate([d[1] for d in data[i]], axis=1)
-                rewards = jnp.concatenate([d[2] for d in data[i]], axis=1)
-                z = jnp.concatenate([d[3] for d in data[i]], axis=0) if net.use_z else None
+                obs = jnp.concatenate([d.obs for d in data[i]], axis=1)
+                actions = jnp.concatenate([d.actions for d in data[i]], axis=1)
+                rewards = jnp.concatenate([d.rewards for d in data[i]], axis=1)
+                z = jnp.concatenate([d.z for d in data[i]], axis=0) if net.use_z else None
                 bounds, lo = [], 0
                 for d in data[i]:
-                    bounds.append((lo, lo + d[0].shape[1]))
-                    lo += d[0].shape[1]
+                    bounds.append((lo, lo + d.obs.shape[1]))
+                    lo += d.obs.shape[1]
                 p_i = jax.tree_util.tree_map(lambda x: x[i], params)
                 loss, diag = a2c_loss(p_i, net, a2c, obs, actions, rewards, z, tuple(bounds), ent_coef)
                 total = total + loss

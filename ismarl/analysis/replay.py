@@ -1,40 +1,29 @@
 """Replay training: play the parameters a run held at any snapshot iteration against a co-player.
 
 Runs trained with ``snapshot_every`` keep every seed's parameters every few iterations
-(:func:`ismarl.checkpoint.save_snapshots`). :func:`replay` plays learner ``learner`` of seed
+(:func:`ismarl.runs.checkpoint.save_snapshots`). :func:`replay` plays learner ``learner`` of seed
 ``seed_index`` at ``iteration`` against
 
 * ``"co-learner"`` -- the other learner of the same run at the same iteration (Steps 3 and 4);
 * ``"frozen"`` -- the run's frozen co-player (Step 2's Fixed-ICL), seed ``seed_index`` modulo its seeds;
-* any tabular spec of :mod:`ismarl.pools` (``"tft"``, ``"random"``, ``"0.9:0.8:0.1:0.7:0.2"``).
+* any tabular spec of :mod:`ismarl.agents.coplayers` (``"tft"``, ``"random"``, ``"0.9:0.8:0.1:0.7:0.2"``).
 """
 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import jax
 import numpy as np
 
-from ismarl.evaluate import load_run, load_snapshots, play_learner
+from ismarl.runs.evaluate import play_learner
+from ismarl.runs.layout import resolve_run
+from ismarl.runs.store import load_run, load_snapshots
 
 
 @functools.lru_cache(maxsize=8)
 def _snapshots(run_dir: str):
     return load_snapshots(run_dir)
-
-
-def resolve_run(path, near) -> Path:
-    """A run directory named in a config (e.g. ``results/step1``, relative to the directory the
-    run was trained from): as given if it exists, else relative to an ancestor of ``near``."""
-    p = Path(path)
-    if p.is_absolute() or (p / "checkpoint.json").exists():
-        return p
-    for d in Path(near).resolve().parents:
-        if (d / p / "checkpoint.json").exists():
-            return d / p
-    raise FileNotFoundError(f"run directory {path!r} not found (looked from {near})")
 
 
 def snapshot_iterations(run_dir) -> list[int]:
@@ -47,7 +36,7 @@ def run_seeds(run_dir) -> list[int]:
 
 def replay(run_dir, seed_index: int, iteration: int, opponent: str = "co-learner", episodes: int = 64,
            key: int = 0, learner: int = 0):
-    """Play ``episodes`` episodes; returns the :class:`~ismarl.rollout.Trajectory` (side 0 = the learner)."""
+    """Play ``episodes`` episodes; returns the :class:`~ismarl.agents.match.Trajectory` (side 0 = the learner)."""
     cfg, seeds, snaps = _snapshots(str(run_dir))
     if iteration not in snaps:
         raise ValueError(f"{run_dir} has no snapshot at iteration {iteration}; it has {sorted(snaps)}")

@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ismarl import strategies
-from ismarl.agents import NetworkConfig, Player, network_player, tabular_player
+from ismarl.agents.network import Z_DIM, NetworkConfig
+from ismarl.agents.players import Player, network_player, tabular_player
 
 TABULAR_KINDS = ("random", "beta", "named", "fixed")
 
@@ -56,8 +57,7 @@ def parse_spec(spec: str) -> CoPlayer:
             raise ValueError(f"co-player {spec!r}: 'beta:a' needs a positive shape a, e.g. beta:0.5")
         return CoPlayer("beta", name=s, vector=(a,))
     if s in strategies.NAMED_STRATEGIES:
-        with jax.ensure_compile_time_eval():  # parsing may happen while a step is being traced
-            vector = tuple(float(x) for x in np.asarray(strategies.named(s)))
+        vector = tuple(float(x) for x in np.asarray(strategies.named(s)))
         return CoPlayer("named", name=s, vector=vector)
     for kind in ("learner", "frozen"):
         if s.startswith(kind + ":"):
@@ -112,7 +112,7 @@ def make_player(co: CoPlayer, key, n: int, learners=None, frozen=None, network: 
     if co.is_tabular:
         p = tabular_strategies(co, key, n)
         return tabular_player(p), strategies.log_probs(p).astype(jnp.float32)
-    zeros = jnp.zeros((n, 10), jnp.float32)
+    zeros = jnp.zeros((n, Z_DIM), jnp.float32)
     if co.kind == "learner":
         if learners is None or co.index >= jax.tree_util.tree_leaves(learners)[0].shape[0]:
             raise ValueError(f"co-player {co.name!r}: no such learner")

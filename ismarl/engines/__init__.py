@@ -1,0 +1,36 @@
+"""Training engines: pure functions that advance every seed of an experiment by a chunk of
+iterations. The run layer (:mod:`ismarl.runs`) drives any of them through :class:`Engine`.
+
+A new engine is a subpackage here (like :mod:`ismarl.engines.a2c`) providing ``validate``,
+``init_state`` and ``make_chunk``, registered in :data:`ENGINES`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+from ismarl.engines.a2c import engine as a2c
+from ismarl.engines.experiment import ExperimentConfig
+
+
+class Engine(NamedTuple):
+    """What the run layer needs from an engine.
+
+    ``validate(cfg)`` raises a ValueError naming what the engine cannot train (before anything is
+    compiled or written); ``init_state(cfg, seed, params=None)`` -> one seed's state (a pytree with ``params`` and
+    ``iteration``); ``make_chunk(cfg, length, frozen_networks)`` -> a jitted
+    ``chunk(states, run_keys, frozen_params) -> (states, metrics)`` over a leading seed axis.
+    """
+
+    name: str
+    validate: Callable
+    init_state: Callable
+    make_chunk: Callable
+
+
+ENGINES = {"a2c": Engine("a2c", a2c.build_matches, a2c.init_state, a2c.make_chunk)}
+
+
+def engine_for(cfg: ExperimentConfig) -> Engine:
+    """The engine that trains ``cfg`` (every experiment so far is A2C)."""
+    return ENGINES["a2c"]

@@ -1,0 +1,1 @@
+"""Advantage actor-critic with recurrent agents: config and engine."""

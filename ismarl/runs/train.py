@@ -1,0 +1,241 @@
+"""The Python driver around an engine's pure training step: chunks, progress, metrics,
+checkpoints, resume. It knows nothing of a particular engine (:class:`ismarl.engines.Engine`).
+
+The run directory's files are listed in :mod:`ismarl.runs.layout`. Resuming loads the checkpoint,
+drops metric lines written after it and continues with the same chunk boundaries; because every
+iteration's randomness is ``fold_in(run_key(seed), iteration)``, the result is bit-identical to an
+uninterrupted run on the same machine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from ismarl._validate import check_int
+from ismarl.engines import engine_for
+from ismarl.engines.experiment import ExperimentConfig
+from ismarl.engines.seeds import seed_keys
+from ismarl.protocol import ROUNDS_40_60
+from ismarl.runs import checkpoint, metrics
+from ismarl.runs.evaluate import play_learner
+from ismarl.runs.layout import CONFIG, METRICS
+from ismarl.runs.store import load_run, load_snapshots, source_seeds
+
+
+def _stack(trees):
+    return jax.tree_util.tree_map(lambda *x: jnp.stack(x), *trees)
+
+
+def state_template(cfg: ExperimentConfig, seeds):
+    """A freshly initialized state for ``seeds`` (leading seed axis); the shape target for loading."""
+    engine = engine_for(cfg)
+    return _stack([engine.init_state(cfg, s) for s in seeds])
+
+
+def _load_params_per_seed(run_dir, seeds, learner: int | None = None, iteration: int = 0, source_of=None):
+    """Parameters of another run (its snapshot at ``iteration``, or its final checkpoint when
+    ``iteration`` is 0), one per seed of this run; ``source_of(from_seeds)`` names the other run's
+    seed for each of this run's seeds (default: the same position, modulo its seed count). Returns
+    ``(network config, params with leading seed axis)``."""
+    if iteration:
+        src_cfg, src_seeds, snaps = load_snapshots(run_dir)
+        if iteration not in snaps:
+            raise ValueError(f"init_iteration {iteration}: {run_dir} has snapshots at {sorted(snaps)} only")
+        params = snaps[iteration]
+    else:
+        src_cfg, src_seeds, params, _ = load_run(run_dir)
+    chosen = source_of(src_seeds) if source_of else [src_seeds[k % len(src_seeds)] for k in range(len(seeds))]
+    idx = jnp.asarray([list(src_seeds).index(s) for s in chosen])
+    p = jax.tree_util.tree_map(lambda x: x[idx], params)  # (S, L, ...)
+    if learner is not None:
+        p = jax.tree_util.tree_map(lambda x: x[:, learner], p)
+    return src_cfg.network, p
+
+
+def initial_states(cfg: ExperimentConfig, seeds):
+    """Every seed's state before iteration 1: fresh, or with learners copied from ``init_from``."""
+    states = state_template(cfg, seeds)
+    if cfg.init_from and any(cfg.init_from):
+        if len(cfg.init_from) != cfg.n_learners:
+            raise ValueError(f"init_from needs one entry per learner ({cfg.n_learners}), got {len(cfg.init_from)}")
+        if cfg.init_seed_offset and len(cfg.init_seed_offset) != cfg.n_learners:
+            raise ValueError(f"init_seed_offset needs one entry per learner ({cfg.n_learners}), got {len(cfg.init_seed_offset)}")
+        params = states.params
+        for i, src in enumerate(cfg.init_from):
+            if src is None:
+                continue
+            net, p = _load_params_per_seed(src, seeds, learner=0, iteration=cfg.init_iteration,
+                                           source_of=lambda from_seeds, i=i: source_seeds(cfg, i, seeds, from_seeds))
+            if (net.hidden, net.embed) != (cfg.network.hidden, cfg.network.embed) or (net.use_z and not cfg.network.use_z):
+                raise ValueError(f"init_from {src}: network {net} differs from this run's {cfg.network}")
+            # a network without the z input can start a run that has one: z's embedding keeps its
+            # fresh initialization, every other layer is copied
+            merged = dict(params["params"])
+            for name, layer in p["params"].items():
+                merged[name] = jax.tree_util.tree_map(lambda full, new: full.at[:, i].set(new), params["params"][name], layer)
+            params = {"params": merged}
+        engine = engine_for(cfg)
+        states = _stack([engine.init_state(cfg, s, jax.tree_util.tree_map(lambda x: x[k], params)) for k, s in enumerate(seeds)])
+    return states
+
+
+def load_frozen(cfg: ExperimentConfig, seeds):
+    """The frozen co-players' networks and parameters: seed k plays the k-th seed of each frozen run
+    (modulo its seed count), its learner 0."""
+    nets, params = [], []
+    for src in cfg.frozen:
+        net, p = _load_params_per_seed(src, seeds, learner=0)
+        nets.append(net)
+        params.append(p)
+    return tuple(nets), tuple(params)
+
+
+def _jsonable(x):
+    x = np.asarray(x)
+    return round(float(x), 5) if x.ndim == 0 else np.round(x.astype(np.float64), 5).tolist()
+
+
+def probe(cfg: ExperimentConfig, states, seeds, iteration: int) -> list[dict]:
+    """Behaviour of every seed's learner 0 against ``cfg.probes``: reward, cooperation, and
+    cooperation within :data:`ismarl.protocol.ROUNDS_40_60` (None for shorter episodes)."""
+    window = ROUNDS_40_60
+    lines = []
+    for si, seed in enumerate(seeds):
+        p = jax.tree_util.tree_map(lambda x: x[si, 0], states.params)
+        res = {}
+        for j, spec in enumerate(cfg.probes):
+            traj, _ = play_learner(cfg, p, spec, cfg.probe_episodes, jax.random.fold_in(jax.random.PRNGKey(777), j))
+            c = 1.0 - np.asarray(traj.actions[0], np.float64)
+            res[spec] = {"reward": round(float(np.asarray(traj.rewards[0]).mean()), 4), "coop": round(float(c.mean()), 4),
+                         window.key: round(float(c[window.slice].mean()), 4) if window.fits(len(c)) else None}
+        lines.append({"kind": "probe", "iteration": iteration, "seed": seed, "probe": res})
+    return lines
+
+
+def check_seeds(seeds) -> list[int]:
+    """``seeds`` as a list of distinct non-negative integers, or a ValueError naming the problem."""
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a list of integers, got {seeds!r}")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds: give at least one seed (e.g. --seeds 3 or --seeds 0,4)")
+    for s in seeds:
+        check_int(s, "seed", minimum=0)
+        if s >= 2**31:
+            raise ValueError(f"seed {s} is too large (seeds must be below 2**31)")
+    dup = sorted({s for s in seeds if seeds.count(s) > 1})
+    if dup:
+        raise ValueError(f"seeds {seeds}: seed(s) {dup} appear more than once; every seed trains one agent, give distinct seeds")
+    return [int(s) for s in seeds]
+
+
+def _check_finite_chunk(cfg: ExperimentConfig, states, chunk_metrics, first: int, last: int) -> None:
+    """Stop when training diverged in iterations ``first+1..last``: the parameters or the chunk's
+    losses are NaN or infinite. Raised before anything of the chunk is saved, so the last
+    checkpoint (a finite state) stays."""
+    bad = [jax.tree_util.keystr(k) for k, x in jax.tree_util.tree_flatten_with_path(states.params)[0]
+           if not np.all(np.isfinite(np.asarray(x)))]
+    what = "parameters"
+    if not bad:
+        bad = [jax.tree_util.keystr(k) for k, x in jax.tree_util.tree_flatten_with_path(chunk_metrics)[0]
+               if np.issubdtype(np.asarray(x).dtype, np.floating) and not np.all(np.isfinite(np.asarray(x)))]
+        what = "losses/metrics"
+    if bad:
+        raise ValueError(f"training diverged in iterations {first + 1}..{last}: non-finite (NaN or infinite) {what} "
+                         f"in {bad[0]}; nothing of these iterations was saved (the last checkpoint stays, --resume "
+                         f"continues it); train with a smaller a2c.learning_rate (now {cfg.a2c.learning_rate:g})")
+
+
+def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int | None = None,
+          progress: bool = True, log=print):
+    """Train ``cfg`` for every seed in ``seeds`` into ``out``; returns the final states."""
+    out = Path(out)
+    seeds = check_seeds(seeds)
+    if not isinstance(cfg, ExperimentConfig):
+        raise TypeError(f"train needs an ExperimentConfig, got {type(cfg).__name__}")
+    if stop_at is not None:
+        check_int(stop_at, "--stop-at", minimum=1)
+    metrics_path = out / METRICS
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {str(out)!r} is a file, not a run directory; choose another --out")
+    if checkpoint.exists(out) and not resume:
+        raise FileExistsError(f"{out} already holds a checkpoint; pass --resume to continue it or choose another --out")
+    # everything that can fail on the inputs happens before --out is created or a file written
+    start = 0
+    states = None
+    resuming = resume and checkpoint.exists(out)
+    if resuming:
+        states, meta = checkpoint.load(out, state_template(cfg, seeds), config_hash=cfg.hash(), seeds=seeds)
+        start = int(meta["iteration"])
+    else:
+        states = initial_states(cfg, seeds)
+    frozen_nets, frozen_params = load_frozen(cfg, seeds)
+    engine = engine_for(cfg)
+    engine.validate(cfg)  # the engine's own checks (e.g. who plays whom), before compiling or writing
+    out.mkdir(parents=True, exist_ok=True)
+    if resuming:
+        metrics.keep_until(out, start)  # lines written after the checkpoint come again
+    elif metrics_path.exists():
+        metrics_path.unlink()
+    snapshots = {}
+    if cfg.snapshot_every:
+        if start and checkpoint.snapshot_iterations(out):
+            snapshots = {i: p for i, p in checkpoint.load_snapshots(out).items() if i <= start}
+        else:
+            snapshots = {0: states.params}
+    (out / CONFIG).write_text(json.dumps({"config": cfg.to_dict(), "config_hash": cfg.hash(), "seeds": seeds}, indent=1) + "\n")
+
+    run_keys = jnp.stack([seed_keys(s)[1] for s in seeds])
+    chunk_fns = {}
+    end = cfg.iterations if stop_at is None else min(cfg.iterations, stop_at)
+    probing = bool(cfg.probe_every) and ROUNDS_40_60.fits(cfg.horizon)
+    bar = tqdm(total=cfg.iterations, initial=start, desc=f"{cfg.name} x{len(seeds)} seeds", unit="it") if progress else None
+    t0 = time.time()
+    it = start
+    with open(metrics_path, "a") as mfile:
+        if start == 0 and probing:
+            for ln in probe(cfg, states, seeds, 0):
+                mfile.write(json.dumps(ln) + "\n")
+        while it < end:
+            n = min(cfg.chunk - it % cfg.chunk, end - it)
+            if n not in chunk_fns:
+                chunk_fns[n] = engine.make_chunk(cfg, n, frozen_nets)
+            states, chunk_metrics = chunk_fns[n](states, run_keys, frozen_params)
+            _check_finite_chunk(cfg, states, chunk_metrics, it, it + n)
+            it += n
+            means = jax.tree_util.tree_map(lambda x: np.asarray(x).mean(axis=1), chunk_metrics)  # over the chunk
+            for si, seed in enumerate(seeds):
+                line = {"kind": "train", "iteration": it, "seed": seed, "wall_s": round(time.time() - t0, 2),
+                        "entropy_coef": _jsonable(means["entropy_coef"][si]),
+                        "matches": {k: {"reward": _jsonable(v["reward"][si]), "coop": _jsonable(v["coop"][si])}
+                                    for k, v in means.items() if isinstance(v, dict) and "reward" in v},
+                        "learners": {k: _jsonable(v[si]) for k, v in means["learners"].items()}}
+                mfile.write(json.dumps(line) + "\n")
+            if probing and it % cfg.probe_every == 0:
+                lines = probe(cfg, states, seeds, it)
+                for ln in lines:
+                    mfile.write(json.dumps(ln) + "\n")
+                if bar is not None:
+                    tft = np.mean([ln["probe"]["tft"][ROUNDS_40_60.key] for ln in lines]) if "tft" in cfg.probes else float("nan")
+                    allc = np.mean([ln["probe"]["allc"]["coop"] for ln in lines]) if "allc" in cfg.probes else float("nan")
+                    bar.set_postfix({f"tft {ROUNDS_40_60.label}": f"{tft:.2f}", "allc": f"{allc:.2f}"})
+            mfile.flush()
+            if cfg.snapshot_every and (it % cfg.snapshot_every == 0 or it == cfg.iterations):
+                snapshots[it] = states.params
+                checkpoint.save_snapshots(out, snapshots, config_hash=cfg.hash(), seeds=seeds)
+            if it % cfg.checkpoint_every == 0 or it == cfg.iterations:
+                checkpoint.save(out, states, config=cfg.to_dict(), config_hash=cfg.hash(), seeds=seeds, iteration=it)
+            if bar is not None:
+                bar.update(n)
+    if bar is not None:
+        bar.close()
+    if it == end and it % cfg.checkpoint_every and it != cfg.iterations:
+        checkpoint.save(out, states, config=cfg.to_dict(), config_hash=cfg.hash(), seeds=seeds, iteration=it)
+    return states

@@ -1,1 +1,0 @@
-"""Training: typed experiment configs (:mod:`.configs`) and the A2C engine (:mod:`.a2c`)."""
