@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ismarl.engines.experiment import apply_overrides
 from ismarl.experiments import reproduce as chain
-from ismarl.experiments.presets import get_config
+from ismarl.experiments.presets import ORDER, PAPER, get_config
 from ismarl.experiments.warmup import criterion_pairs, warmup_best_responders
 from ismarl.protocol import STEP1
 from ismarl.runs import evaluate as ev
@@ -22,6 +22,15 @@ from ismarl.runs.train import check_seeds, train
 from ismarl.scale import preset_name
 
 EVALUATE_EPILOG = "JSON layout (--json):\n" + ev.JSON_LAYOUT
+
+
+def _deprecated(new: str):
+    """An argparse action for a deprecated name of ``new``: stores the value and warns on stderr."""
+    class Deprecated(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            print(f"warning: {option_string} is deprecated, use {new}", file=sys.stderr)
+            setattr(namespace, self.dest, values)
+    return Deprecated
 
 
 def _parse_seeds(text: str) -> list[int]:
@@ -92,11 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", parents=[debug], help="in-episode behaviour of a trained run against co-players",
                        epilog=EVALUATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("run", help="run directory (holding checkpoint.msgpack/.json)")
-    e.add_argument("--opponents", default="tft,allc,alld,random",
-                   help="comma list: named strategies, 'random' (fresh U(0,1)^5 tabular agents) or p0:pCC:pCD:pDC:pDD")
-    e.add_argument("--opponent-run", default=None, help="play learner against learner: another run directory")
+    e.add_argument("--coplayers", default="tft,allc,alld,random",
+                   help="the learner's co-players, a comma list: named strategies, 'random' (fresh U(0,1)^5 tabular "
+                        "agents) or p0:pCC:pCD:pDC:pDD")
+    e.add_argument("--coplayer-run", default=None, help="play learner against learner: the co-player is a learner of "
+                                                         "this run directory")
     e.add_argument("--learner", type=int, default=0, help="which learner of RUN plays (default 0)")
-    e.add_argument("--opponent-learner", type=int, default=0, help="which learner of --opponent-run plays (default 0)")
+    e.add_argument("--coplayer-learner", type=int, default=0, help="which learner of --coplayer-run plays (default 0)")
+    for old, new, kind in (("--opponents", "--coplayers", str), ("--opponent-run", "--coplayer-run", str),
+                           ("--opponent-learner", "--coplayer-learner", int)):  # deprecated names, for old commands
+        e.add_argument(old, dest=new[2:].replace("-", "_"), type=kind, default=argparse.SUPPRESS, help=argparse.SUPPRESS,
+                       action=_deprecated(new))
     e.add_argument("--episodes", type=int, default=1000)
     e.add_argument("--json", action="store_true", help="print the full JSON result instead of a table")
     e.add_argument("--out", default=None, help="also write the JSON result to this file")
@@ -161,7 +176,7 @@ def _run(args) -> int:
     if args.command == "reproduce":
         _check_overrides(args.set)
         preset = preset_name(args.scale)
-        names = {"paper": list(chain.PAPER), "all": list(chain.ORDER)}.get(args.steps.strip())
+        names = {"paper": list(PAPER), "all": list(ORDER)}.get(args.steps.strip())
         if names is None:
             names = [s.strip() for s in args.steps.split(",") if s.strip()]
             if not names:
@@ -171,9 +186,9 @@ def _run(args) -> int:
         if args.dry_run:
             for step, cfg, run_dir in rows:
                 cfg = chain.pair_warmup_agents(cfg, len(args.seeds), args.out, evaluate=False, log=lambda *a: None)
-                builds_on = ", ".join(list(cfg.frozen) + [p for p in cfg.init_from if p]) or "-"
+                deps = ", ".join(dict.fromkeys(list(cfg.frozen) + [p for p in cfg.init_from if p])) or "-"
                 state = "finished" if chain.is_finished(run_dir, cfg) else "to train"
-                print(f"{step:>20}  {cfg.iterations:>7} iterations  batch {cfg.batch_size:>5}  builds on: {builds_on}  ({state})")
+                print(f"{step:>20}  {cfg.iterations:>7} iterations  batch {cfg.batch_size:>5}  builds on: {deps}  ({state})")
             return 0
         chain.run_chain(steps, preset, args.seeds, args.out, overrides=args.set, progress=not args.no_progress)
         return 0
@@ -187,18 +202,18 @@ def _run(args) -> int:
         print(f"--set 'init_from=[\"{args.warmup}\",\"{args.warmup}\"]' --set 'init_seed_offset=[]' --set 'init_seeds={json.dumps([list(first), list(second)])}'")
         return 0
     if args.command == "evaluate":
-        specs = [s.strip() for s in args.opponents.split(",") if s.strip()]
-        if args.opponent_run is None and not specs:
-            raise ValueError(f"--opponents {args.opponents!r} names no co-player; e.g. --opponents tft,allc,random")
+        specs = [s.strip() for s in args.coplayers.split(",") if s.strip()]
+        if args.coplayer_run is None and not specs:
+            raise ValueError(f"--coplayers {args.coplayers!r} names no co-player; e.g. --coplayers tft,allc,random")
         if args.episodes < 1:
             raise ValueError(f"--episodes {args.episodes}: give a number of episodes >= 1")
-        for flag, value in (("--learner", args.learner), ("--opponent-learner", args.opponent_learner)):
+        for flag, value in (("--learner", args.learner), ("--coplayer-learner", args.coplayer_learner)):
             if value < 0:
                 raise ValueError(f"{flag} {value}: learners are numbered from 0")
         if args.out and not Path(args.out).resolve().parent.is_dir():
             raise FileNotFoundError(f"--out {args.out!r}: the folder {str(Path(args.out).parent)!r} does not exist")
-        result = ev.evaluate_run(args.run, specs, episodes=args.episodes, learner=args.learner, opponent_run=args.opponent_run,
-                                 opponent_learner=args.opponent_learner)
+        result = ev.evaluate_run(args.run, specs, episodes=args.episodes, learner=args.learner, coplayer_run=args.coplayer_run,
+                                 coplayer_learner=args.coplayer_learner)
         if args.out:
             ev.write_json(result, args.out)
         print(json.dumps(result) if args.json else ev.summary_table(result))

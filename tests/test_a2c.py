@@ -9,7 +9,10 @@ import pytest
 
 from ismarl.engines.a2c import engine as a2c
 from ismarl.engines.a2c.config import A2CConfig
-from ismarl.engines.experiment import ExperimentConfig, NetworkConfig, apply_overrides
+from ismarl.engines.experiment import (CONFIG_FORMAT, HASHED, ExperimentConfig, NetworkConfig, RunOptions, apply_overrides,
+                                       from_dict)
+from ismarl.engines.schedule import Schedule
+from ismarl.engines.seeds import seed_keys
 from ismarl.experiments.presets import get_config
 
 
@@ -101,8 +104,8 @@ def test_advantage_normalization_per_coplayer():
 def step4_like(**kw):
     return ExperimentConfig(
         name="mixed", pools=((("learner:1", 0.5), ("random", 0.5)), (("learner:0", 0.5), ("tft", 0.5))),
-        batch_size=8, iterations=2, network=NetworkConfig(8, 4, use_z=kw.pop("use_z", False)), horizon=6, chunk=1,
-        checkpoint_every=1, probe_every=0, **kw)
+        batch_size=8, iterations=2, network=NetworkConfig(8, 4, use_z=kw.pop("use_z", False)), horizon=6,
+        run=RunOptions(chunk=1, checkpoint_every=1, probe_every=0), **kw)
 
 
 def test_matches_play_learner_pairings_once():
@@ -118,7 +121,7 @@ def test_two_learners_update_simultaneously():
     cfg = step4_like(use_z=True)  # the opponent-ID ablation's network
     state = a2c.init_state(cfg, 0)
     it = jax.jit(a2c.make_iteration(cfg))
-    new, metrics = it(state, a2c.seed_keys(0)[1], ())
+    new, metrics = it(state, seed_keys(0)[1], ())
     assert int(new.iteration) == 1
     changed = jax.tree_util.tree_map(lambda a, b: np.abs(np.asarray(a - b)).max(axis=tuple(range(1, a.ndim))), new.params, state.params)
     assert all(np.all(x > 0) for x in jax.tree_util.tree_leaves(changed))  # both learners moved
@@ -131,32 +134,35 @@ def test_presets_and_overrides():
     assert (paper.batch_size, paper.iterations, paper.network.hidden) == (2048, 50_000, 128)
     assert paper.a2c == A2CConfig(learning_rate=5e-3, gae_lambda=0.99, td_lambda=0.99, entropy_coef=0.001, reward_scale=0.2)
     cfg = apply_overrides(get_config("step1", "fast"), ["a2c.entropy_coef=0.1", "network.hidden=4", "batch_size=16"])
-    assert (cfg.a2c.entropy_coef, cfg.network.hidden, cfg.batch_size) == (0.1, 4, 16)
+    assert (cfg.a2c.entropy_coef, cfg.network.hidden, cfg.batch_size) == (Schedule(0.1), 4, 16)
     assert cfg.hash() != get_config("step1", "fast").hash()
     with pytest.raises(ValueError, match="unknown field 'entropy'"):
         apply_overrides(cfg, ["a2c.entropy=0.1"])
 
 
-def test_entropy_schedule_with_a_delayed_start():
-    """The bonus stays at its start value until ``entropy_decay_start``, then decays linearly; the
-    delay's default stays out of the config hash (runs made before it keep their hash)."""
+def test_a_schedule_holds_then_falls_linearly():
+    """``start`` until ``begin``, then linear to ``end`` over ``steps`` iterations, then ``end``; a
+    number is a constant schedule, and so is one without an end."""
+    schedule = Schedule(0.01, end=0.002, steps=100, begin=150)
     ts = np.array([0, 100, 150, 200, 250, 1000])
-    got = np.array([float(a2c.linear_schedule(0.01, 0.002, 100, t, 150)) for t in ts])
-    np.testing.assert_allclose(got, [0.01, 0.01, 0.01, 0.006, 0.002, 0.002], rtol=1e-6)
-    np.testing.assert_allclose(float(a2c.linear_schedule(0.01, None, 100, 500, 150)), 0.01)
-    base = get_config("step4", "fast")
-    assert base.replace(a2c=dataclasses.replace(base.a2c, entropy_decay_start=0)).hash() == base.hash()
-    assert base.replace(a2c=dataclasses.replace(base.a2c, entropy_decay_start=5)).hash() != base.hash()
-    with pytest.raises(ValueError, match="a2c.entropy_decay_start must be an integer >= 0, got -1"):
-        A2CConfig(entropy_decay_start=-1)
+    np.testing.assert_allclose([float(schedule(t)) for t in ts], [0.01, 0.01, 0.01, 0.006, 0.002, 0.002], rtol=1e-6)
+    assert float(Schedule(0.01, steps=100)(500)) == pytest.approx(0.01) and Schedule.of(0.5) == Schedule(0.5)
+    assert schedule.words() == "0.01 until iteration 150, then linearly down to 0.002 by 250"
+    assert Schedule(0.1, 0.003, 1000).words() == "0.1, linearly down to 0.003 by 1000"
+    assert Schedule(3e-4).words() == "0.0003 throughout" and schedule.short() == "0.01→0.002/100 from 150"
+    assert A2CConfig(entropy_coef={"start": 0.1, "end": 0.003, "steps": 1000}).entropy_coef == Schedule(0.1, 0.003, 1000)
+    with pytest.raises(ValueError, match=r"a2c.entropy_coef.begin must be an integer >= 0, got -1"):
+        A2CConfig(entropy_coef={"start": 0.1, "end": 0.003, "steps": 10, "begin": -1})
+    with pytest.raises(ValueError, match=r"a2c.learning_rate must be a number or \{"):
+        A2CConfig(learning_rate={"begin": 3})
+    with pytest.raises(TypeError, match="a2c.entropy_coef must be a number or a schedule"):
+        A2CConfig(entropy_coef="0.1")
 
 
 def test_learning_rate_schedule_with_a_delayed_start():
-    """The step size stays at ``learning_rate`` until ``lr_decay_start``, then decays linearly to
-    ``learning_rate_end``: with a constant gradient Adam's step is the learning rate itself."""
-    import jax.numpy as jnp
-
-    cfg = A2CConfig(learning_rate=1e-2, learning_rate_end=2e-3, lr_decay_iterations=4, lr_decay_start=3, adam_eps=0.0)
+    """The step size stays at its start until ``begin``, then decays linearly to ``end``: with a
+    constant gradient Adam's step is the learning rate itself."""
+    cfg = A2CConfig(learning_rate=Schedule(1e-2, end=2e-3, steps=4, begin=3), adam_eps=0.0)
     opt = a2c.make_optimizer(cfg)
     params = {"w": jnp.zeros(())}
     state = opt.init(params)
@@ -165,8 +171,50 @@ def test_learning_rate_schedule_with_a_delayed_start():
         upd, state = opt.update({"w": jnp.ones(())}, state, params)
         steps.append(-float(upd["w"]))
     np.testing.assert_allclose(steps, [1e-2, 1e-2, 1e-2, 1e-2, 8e-3, 6e-3, 4e-3, 2e-3, 2e-3], rtol=1e-5)
-    base = get_config("step4", "fast")
-    assert base.replace(a2c=dataclasses.replace(base.a2c, lr_decay_start=0)).hash() == base.hash()
-    assert base.replace(a2c=dataclasses.replace(base.a2c, lr_decay_start=5)).hash() != base.hash()
-    with pytest.raises(ValueError, match="a2c.lr_decay_start must be an integer >= 0, got -1"):
-        A2CConfig(lr_decay_start=-1)
+
+
+def test_the_hash_covers_what_changes_training_and_nothing_else():
+    """Every hashed field changes the hash; the run options, the name and the length do not (a
+    finished run can be extended); the format version is part of it."""
+    base = get_config("step4", "cpu")
+    changed = {"engine": None, "game": "classic_pd", "horizon": 50, "pools": ((("random", 1.0),), (("tft", 1.0),)),
+               "batch_size": 128, "network": NetworkConfig(16, 8), "a2c": dataclasses.replace(base.a2c, gamma=0.9),
+               "frozen": ("step1",), "init_from": ("runs/a", "runs/a"), "init_seed_offset": (0, 2),
+               "init_seeds": None, "init_iteration": 250}
+    assert set(changed) == set(HASHED)
+    for field, value in changed.items():
+        if value is not None:
+            assert base.replace(**{field: value}).hash() != base.hash(), field
+    assert base.replace(init_seed_offset=(), init_seeds=((0, 1), (1, 0))).hash() != base.hash()
+    same = [base.replace(name="other"), base.replace(iterations=9000), base.with_run(chunk=25, probe_every=0)]
+    assert all(c.hash() == base.hash() for c in same)
+    assert base.to_dict()["config_format"] == CONFIG_FORMAT == 2
+    assert from_dict(base.to_dict()) == base
+
+
+def test_a_format_1_config_reads_as_format_2():
+    """Configs written before the format had a version (the shipped runs') read as the same
+    experiment: flat schedule fields become schedules, top-level run options a run section."""
+    old = {"name": "s", "pools": [[["random", 1.0]]], "batch_size": 8, "iterations": 4,
+           "network": {"hidden": 8, "embed": 4, "use_z": False},
+           "a2c": {**{k: v for k, v in dataclasses.asdict(A2CConfig()).items() if k not in ("learning_rate", "entropy_coef")},
+                   "learning_rate": 3e-4, "learning_rate_end": 3e-5, "lr_decay_iterations": 1000, "lr_decay_start": 1500,
+                   "entropy_coef": 0.1, "entropy_coef_end": 0.003, "entropy_decay_iterations": 1000},
+           "horizon": 100, "frozen": ["results/step1"], "init_from": [], "init_seed_offset": [], "init_seeds": [],
+           "init_iteration": 0, "chunk": 2, "checkpoint_every": 4, "probe_every": 0, "snapshot_every": 0,
+           "probe_episodes": 8, "probes": ["tft"]}
+    cfg = from_dict(old)
+    assert cfg.a2c.learning_rate == Schedule(3e-4, 3e-5, 1000, 1500) and cfg.a2c.entropy_coef == Schedule(0.1, 0.003, 1000)
+    assert cfg.run == RunOptions(chunk=2, checkpoint_every=4, probe_every=0, probe_episodes=8, probes=("tft",))
+    assert (cfg.game, cfg.engine, cfg.frozen) == ("ipd", "a2c", ("results/step1",))
+    with pytest.raises(ValueError, match="config_format 3 is not one this version of ismarl reads"):
+        from_dict({**cfg.to_dict(), "config_format": 3})
+
+
+def test_a_run_option_set_at_the_top_level_is_named():
+    with pytest.raises(ValueError, match="'chunk' is a run option; use --set run.chunk=5"):
+        apply_overrides(get_config("step1", "fast"), ["chunk=5"])
+    cfg = apply_overrides(get_config("step1", "fast"), ["a2c.learning_rate.end=1e-4", "a2c.learning_rate.steps=10"])
+    assert cfg.a2c.learning_rate == Schedule(3e-3, 1e-4, 10)
+    assert apply_overrides(cfg, ["a2c.learning_rate=0.01"]).a2c.learning_rate == Schedule(0.01)
+

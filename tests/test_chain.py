@@ -3,32 +3,40 @@
 import json
 
 import pytest
+from pathlib import Path
 
 from ismarl.runs import checkpoint
 from ismarl.cli import main
 from ismarl.experiments import reproduce as chain
 from ismarl.experiments import warmup
-from ismarl.experiments.presets import STEPS, get_config
+from ismarl.runs.layout import resolve_reference
+from ismarl.experiments.presets import EXPERIMENTS, ORDER, get_config
 
-TINY = ["horizon=10", "batch_size=8", "network.hidden=8", "network.embed=4", "chunk=2", "checkpoint_every=2",
-        "probe_every=2", "probe_episodes=8", "iterations=4"]
+TINY = ["horizon=10", "batch_size=8", "network.hidden=8", "network.embed=4", "run.chunk=2", "run.checkpoint_every=2",
+        "run.probe_every=2", "run.probe_episodes=8", "iterations=4"]
 
 
 @pytest.mark.parametrize("preset", ["fast", "cpu", "paper"])
 def test_every_experiment_comes_after_what_it_builds_on(preset):
-    for step in STEPS:
+    for step in EXPERIMENTS:
         deps = chain.dependencies(get_config(step, preset))
-        assert all(chain.ORDER.index(d) < chain.ORDER.index(step) for d in deps), (step, deps)
+        assert all(ORDER.index(d) < ORDER.index(step) for d in deps), (step, deps)
     assert chain.resolve(["step3"], preset) == ["step1", "step2", "step3"]
     cpu_step4 = chain.resolve(["step4_opponent_id"], "cpu")
     assert cpu_step4 == ["step1_opponent_id", "step4_opponent_id"]
 
 
-def test_relocate_points_at_the_chain(tmp_path):
-    cfg = chain.relocate(get_config("step3", "cpu"), tmp_path)
-    assert cfg.init_from == (str(tmp_path / "step2"),) * 2
-    cfg = chain.relocate(get_config("step2", "paper"), tmp_path)
-    assert cfg.frozen == (str(tmp_path / "step1"),)
+def test_experiments_name_the_runs_they_build_on():
+    """A chain's runs name each other by experiment: each resolves to the run beside it; a path is
+    a run outside the chain, which a chain cannot place."""
+    assert get_config("step3", "cpu").init_from == ("step2", "step2")
+    assert get_config("step2", "paper").frozen == ("step1",)
+    assert resolve_reference("step1", "chain/step2") == Path("chain/step1")
+    assert chain.dependencies(get_config("step4", "cpu")) == ["step1"]
+    assert chain.dependencies(get_config("step4", "fast")) == []  # the fast Step 4 has no warm-up
+    outside = get_config("step2", "cpu").replace(frozen=("runs/elsewhere",))
+    with pytest.raises(ValueError, match="cannot place 'runs/elsewhere' in a chain"):
+        chain.dependencies(outside)
 
 
 def test_chain_trains_skips_and_resumes(tmp_path, capsys):
@@ -41,8 +49,8 @@ def test_chain_trains_skips_and_resumes(tmp_path, capsys):
         meta = checkpoint.read_sidecar(out / step)
         assert meta["iteration"] == 4 and meta["seeds"] == [0, 1]
         assert json.loads((out / step / "manifest.json").read_text())["experiment"] == step
-    assert checkpoint.read_sidecar(out / "step2")["config"]["frozen"] == [str(out / "step1")]
-    assert checkpoint.read_sidecar(out / "step3")["config"]["init_from"] == [str(out / "step2")] * 2
+    assert checkpoint.read_sidecar(out / "step2")["config"]["frozen"] == ["step1"]  # the run beside it
+    assert checkpoint.read_sidecar(out / "step3")["config"]["init_from"] == ["step2"] * 2
     step3_bytes = (out / "step3" / "checkpoint.msgpack").read_bytes()
     capsys.readouterr()
     # a second call skips every finished run

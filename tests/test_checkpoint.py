@@ -19,8 +19,8 @@ from ismarl.runs import train as train_mod
 from ismarl.runs.checkpoint import CheckpointError
 
 TINY = ["--scale", "fast", "--set", "horizon=10", "--set", "batch_size=8", "--set", "network.hidden=8",
-        "--set", "network.embed=4", "--set", "chunk=2", "--set", "checkpoint_every=2", "--set", "probe_every=0",
-        "--set", "iterations=4", "--set", "snapshot_every=2", "--no-progress"]
+        "--set", "network.embed=4", "--set", "run.chunk=2", "--set", "run.checkpoint_every=2", "--set", "run.probe_every=0",
+        "--set", "iterations=4", "--set", "run.snapshot_every=2", "--no-progress"]
 ARGS = ["train", "step1", "--seeds", "2", *TINY]
 
 
@@ -118,7 +118,7 @@ def test_every_corruption_is_a_checkpoint_error(damaged, full, capsys):
     with pytest.raises(CheckpointError, match=match):
         store.load_run(bad)
     capsys.readouterr()
-    assert main(["evaluate", str(bad), "--opponents", "tft", "--episodes", "4"]) == 1
+    assert main(["evaluate", str(bad), "--coplayers", "tft", "--episodes", "4"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert __import__("re").search(match, err)

@@ -9,10 +9,11 @@ from flax import serialization
 
 from ismarl.runs import checkpoint
 from ismarl.cli import main
+from ismarl.runs.evaluate import FORMAT, read_evaluation, summary_table
 
 TINY = ["--scale", "fast", "--set", "horizon=10", "--set", "batch_size=8", "--set", "network.hidden=8",
-        "--set", "network.embed=4", "--set", "chunk=2", "--set", "checkpoint_every=2", "--set", "probe_every=2",
-        "--set", "probe_episodes=8", "--set", "iterations=4", "--no-progress"]
+        "--set", "network.embed=4", "--set", "run.chunk=2", "--set", "run.checkpoint_every=2", "--set", "run.probe_every=2",
+        "--set", "run.probe_episodes=8", "--set", "iterations=4", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
@@ -90,22 +91,96 @@ def test_errors_are_one_line_without_debug(runs, tmp_path, capsys):
 def test_evaluate_json_layout(runs, capsys):
     full, _ = runs
     capsys.readouterr()
-    assert main(["evaluate", str(full), "--opponents", "tft,random,0.9:0.8:0.1:0.7:0.2", "--episodes", "16", "--json"]) == 0
+    assert main(["evaluate", str(full), "--coplayers", "tft,random,0.9:0.8:0.1:0.7:0.2", "--episodes", "16", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
+    assert out["format"] == FORMAT == "ismarl-evaluation/2"
     assert out["seeds"] == [0, 1] and out["horizon"] == 10 and out["episodes"] == 16 and out["iteration"] == 4
-    assert list(out["opponents"]) == ["tft", "random", "0.9:0.8:0.1:0.7:0.2"]
-    for spec, r in out["opponents"].items():
+    assert out["learner"] == 0 and out["coplayer_run"] is None and out["coplayer_learner"] is None
+    assert list(out["coplayers"]) == ["tft", "random", "0.9:0.8:0.1:0.7:0.2"]
+    for spec, r in out["coplayers"].items():
         assert r["oracle_reward"] is not None and r["alld_reward"] is not None
         assert 0.0 <= r["oracle_coop"] <= 1.0
         assert [e["seed"] for e in r["per_seed"]] == [0, 1]
         for e in r["per_seed"]:
-            for side in ("agent", "opponent"):
+            for side in ("learner", "coplayer"):
                 assert len(e[side]["reward_curve"]) == 10 and len(e[side]["coop_curve"]) == 10
                 assert e[side]["reward"] == pytest.approx(np.mean(e[side]["reward_curve"]), abs=1e-4)
-            assert e["agent_over_oracle"] == pytest.approx(e["agent"]["reward"] / r["oracle_reward"])
+            assert e["learner_over_oracle"] == pytest.approx(e["learner"]["reward"] / r["oracle_reward"])
+        assert set(r["mean"]) == {"learner_reward", "learner_coop", "coplayer_reward", "coplayer_coop",
+                                  "coop_rounds_40_60", "learner_over_oracle", "alld_over_oracle"}
     # learner against learner
-    assert main(["evaluate", str(full), "--opponent-run", str(full), "--episodes", "8", "--json"]) == 0
+    assert main(["evaluate", str(full), "--coplayer-run", str(full), "--coplayer-learner", "0", "--episodes", "8", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    (spec,) = out["opponents"]
-    assert spec.startswith("run:") and out["opponents"][spec]["oracle_reward"] is None
-    assert out["opponents"][spec]["oracle_coop"] is None
+    (spec,) = out["coplayers"]
+    assert out["coplayer_run"] == str(full) and out["coplayer_learner"] == 0
+    assert spec.startswith("run:") and out["coplayers"][spec]["oracle_reward"] is None
+    assert out["coplayers"][spec]["oracle_coop"] is None
+    # the help shows the layout and the new flags only
+    assert main(["evaluate", "--help"]) == 0
+    helptext = capsys.readouterr().out
+    assert "--coplayer-run" in helptext and '"format": "ismarl-evaluation/2"' in helptext
+    assert "--opponent" not in helptext  # the deprecated names work (below) but are not shown
+
+
+def test_deprecated_evaluate_flags_still_work(runs, capsys, tmp_path):
+    """Old commands (committed manifests and READMEs) use --opponents, --opponent-run and
+    --opponent-learner: they give the same result as the new flags, with a warning on stderr."""
+    full, _ = runs
+    capsys.readouterr()
+    new, old = tmp_path / "new.json", tmp_path / "old.json"
+    assert main(["evaluate", str(full), "--coplayers", "tft,alld", "--episodes", "4", "--out", str(new)]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["evaluate", str(full), "--opponents", "tft,alld", "--episodes", "4", "--out", str(old)]) == 0
+    assert "--opponents is deprecated, use --coplayers" in capsys.readouterr().err
+    assert read_evaluation(old) == read_evaluation(new) and list(read_evaluation(new)["coplayers"]) == ["tft", "alld"]
+    args = ["evaluate", str(full), "--episodes", "4", "--json"]
+    assert main([*args, "--coplayer-run", str(full), "--coplayer-learner", "0"]) == 0
+    by_new = json.loads(capsys.readouterr().out)
+    assert main([*args, "--opponent-run", str(full), "--opponent-learner", "0"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == by_new
+    assert "--opponent-run is deprecated" in captured.err and "--opponent-learner is deprecated" in captured.err
+    assert main([*args, "--opponent-run", str(full), "--opponent-learner", "-1"]) == 1
+    assert "--coplayer-learner -1: learners are numbered from 0" in capsys.readouterr().err
+
+
+#: a format-1 evaluation file (no "format"; "agent"/"opponent" for learner/co-player), cut down
+FORMAT1 = {"run": "r", "iteration": 4, "learner": 0, "episodes": 2, "horizon": 10, "seeds": [0],
+           "opponent_run": "r",
+           "opponents": {"run:r#1": {"oracle_reward": None, "oracle_coop": None, "alld_reward": None, "per_seed": [
+               {"seed": 0, "agent": {"reward": 1.5, "coop": 0.25}, "opponent": {"reward": 0.5, "coop": 0.75},
+                "coop_rounds_40_60": None, "agent_over_oracle": None, "alld_over_oracle": None, "normalized_gain": None}],
+               "mean": {"agent_reward": 1.5, "agent_coop": 0.25, "opponent_reward": 0.5, "opponent_coop": 0.75,
+                        "coop_rounds_40_60": None}}}}
+
+
+def test_read_evaluation_upgrades_format_1(tmp_path):
+    f = tmp_path / "evaluate.json"
+    f.write_text(json.dumps(FORMAT1))
+    d = read_evaluation(f)
+    assert list(d) == ["format", "run", "iteration", "learner", "episodes", "horizon", "seeds", "coplayer_run",
+                       "coplayer_learner", "coplayers"]
+    assert d["format"] == FORMAT and d["coplayer_run"] == "r" and d["coplayer_learner"] == 1 and d["learner"] == 0
+    r = d["coplayers"]["run:r#1"]
+    assert r["per_seed"] == [{"seed": 0, "learner": {"reward": 1.5, "coop": 0.25}, "coplayer": {"reward": 0.5, "coop": 0.75},
+                              "coop_rounds_40_60": None, "learner_over_oracle": None, "alld_over_oracle": None,
+                              "normalized_gain": None}]
+    assert r["mean"] == {"learner_reward": 1.5, "learner_coop": 0.25, "coplayer_reward": 0.5, "coplayer_coop": 0.75,
+                         "coop_rounds_40_60": None}
+    assert "co-player" in summary_table(d) and "run:r#1" in summary_table(d)
+    # tabular co-players: no co-player run, so no co-player learner
+    f.write_text(json.dumps({**FORMAT1, "opponent_run": None, "opponents": {"tft": FORMAT1["opponents"]["run:r#1"]}}))
+    d = read_evaluation(f)
+    assert d["coplayer_run"] is None and d["coplayer_learner"] is None and list(d["coplayers"]) == ["tft"]
+    # a format-2 file is read as written; anything else is refused, naming the file
+    f.write_text(json.dumps(d))
+    assert read_evaluation(f) == d
+    f.write_text(json.dumps({**d, "format": "ismarl-evaluation/9"}))
+    with pytest.raises(ValueError, match=r"evaluate\.json: unknown evaluation format 'ismarl-evaluation/9'"):
+        read_evaluation(f)
+    f.write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"evaluate\.json is not an evaluation .* \(a JSON list\)"):
+        read_evaluation(f)
+    f.write_text("{ cut")
+    with pytest.raises(ValueError, match=r"evaluate\.json is not JSON"):
+        read_evaluation(f)

@@ -13,7 +13,7 @@ from conftest import RESULTS, ROOT, readme_script
 from ismarl.analysis.summary import fresh_cooperation, round_windows_table
 from ismarl.cli import main
 from ismarl.experiments.warmup import criterion_pairs, warmup_best_responders
-from ismarl.runs.evaluate import evaluate_run
+from ismarl.runs.evaluate import evaluate_run, read_evaluation
 
 pytestmark = pytest.mark.shipped
 
@@ -84,16 +84,54 @@ def test_shipped_runs_evaluate_as_their_evaluation_files_say(path):
     JSON. The tolerance, 0.005, is two episodes in a thousand at one round: float32 rounding of the
     network differs between machines and can flip a decision that sits on its threshold
     (``step4_search/w4d`` differs by 0.002 from its file on this machine, with any version of the code)."""
-    old = json.loads(path.read_text())
+    old = read_evaluation(path)  # format 1 (every committed file) upgraded to the present layout
     run = path.parent  # a copied run's file may still name the place it was evaluated in
     kw = dict(episodes=old["episodes"], learner=old["learner"])
-    specs = list(old["opponents"])
-    if old.get("opponent_run"):
-        kw["opponent_run"] = run if old["opponent_run"] == old["run"] else ROOT / old["opponent_run"]
-        kw["opponent_learner"] = int(specs[0].split("#")[1]) if "#" in specs[0] else 0
+    specs = list(old["coplayers"])
+    if old.get("coplayer_run"):
+        kw["coplayer_run"] = run if old["coplayer_run"] == old["run"] else ROOT / old["coplayer_run"]
+        kw["coplayer_learner"] = old["coplayer_learner"]
         specs = []
     new = json.loads(json.dumps(evaluate_run(run, specs, **kw)))
-    new["run"], new["opponent_run"] = old["run"], old["opponent_run"]
-    if old.get("opponent_run"):  # the co-player run's key names its path
-        new["opponents"] = dict(zip(old["opponents"], new["opponents"].values()))
+    new["run"], new["coplayer_run"] = old["run"], old["coplayer_run"]
+    if old.get("coplayer_run"):  # the co-player run's key names its path
+        new["coplayers"] = dict(zip(old["coplayers"], new["coplayers"].values()))
     assert _max_difference(old, new) <= 0.005
+
+
+def test_read_evaluation_upgrades_a_committed_format_1_file():
+    """The committed evaluations predate ``"format"`` (format 1: "agent"/"opponent"); they are read
+    in the present layout, every number where it was, and the file itself is left as committed."""
+    path = RESULTS / "step1" / "evaluate.json"
+    raw = json.loads(path.read_text())
+    assert "format" not in raw and "opponents" in raw  # format 1 as committed
+    d = read_evaluation(path)
+    assert d["format"] == "ismarl-evaluation/2" and "opponents" not in d
+    assert d["coplayer_run"] is None and d["coplayer_learner"] is None and d["learner"] == raw["learner"]
+    assert list(d["coplayers"]) == list(raw["opponents"]) == ["tft", "allc", "alld", "gtft", "wsls", "random",
+                                                              "0.9:0.8:0.1:0.7:0.2"]
+    for spec, r in d["coplayers"].items():
+        old = raw["opponents"][spec]
+        assert r["mean"]["learner_reward"] == old["mean"]["agent_reward"]
+        assert r["mean"]["coplayer_coop"] == old["mean"]["opponent_coop"]
+        assert r["mean"].get("learner_over_oracle") == old["mean"].get("agent_over_oracle")
+        for e, o in zip(r["per_seed"], old["per_seed"], strict=True):
+            assert e["learner"] == o["agent"] and e["coplayer"] == o["opponent"]
+            assert e["learner_over_oracle"] == o["agent_over_oracle"] and e["normalized_gain"] == o["normalized_gain"]
+            assert not {"agent", "opponent", "agent_over_oracle"} & set(e)
+    learners = read_evaluation(RESULTS / "step4" / "evaluate_learners.json")
+    assert learners["coplayer_run"] == "results/step4" and learners["coplayer_learner"] == 1
+    assert list(learners["coplayers"]) == ["run:results/step4#1"]
+
+
+def test_every_committed_evaluation_reads_in_the_present_layout():
+    """Every evaluation file under results/ (most of them of runs whose checkpoints were not kept,
+    so they cannot be written again) reads through the one reader."""
+    files = sorted(RESULTS.glob("**/evaluate*.json"))
+    assert len(files) >= 150
+    for f in files:
+        d = read_evaluation(f)
+        assert d["format"] == "ismarl-evaluation/2" and d["coplayers"], f
+        for r in d["coplayers"].values():
+            assert {"learner_reward", "learner_coop", "coplayer_reward", "coplayer_coop"} <= set(r["mean"]), f
+            assert all({"seed", "learner", "coplayer"} <= set(e) for e in r["per_seed"]), f

@@ -12,20 +12,20 @@ from conftest import readme_script
 from ismarl.runs import checkpoint
 from ismarl.agents.players import tabular_player
 from ismarl.cli import main
-from ismarl.runs.evaluate import conditional_cooperation, evaluate_run
+from ismarl.runs.evaluate import FORMAT, conditional_cooperation, evaluate_run
 from ismarl.agents.match import play_match
 from ismarl.sim.core import make_params
 from ismarl.strategies import named
 from ismarl.engines.a2c import engine as a2c
-from ismarl.experiments.presets import STEPS, get_config
+from ismarl.experiments.presets import EXPERIMENTS, get_config
 from ismarl.runs.train import initial_states
 
 TINY = ["--scale", "fast", "--set", "horizon=10", "--set", "batch_size=8", "--set", "network.hidden=8",
-        "--set", "network.embed=4", "--set", "chunk=2", "--set", "checkpoint_every=2", "--set", "probe_every=0",
+        "--set", "network.embed=4", "--set", "run.chunk=2", "--set", "run.checkpoint_every=2", "--set", "run.probe_every=0",
         "--set", "iterations=4", "--no-progress"]
 
 
-@pytest.mark.parametrize("step", sorted(STEPS))
+@pytest.mark.parametrize("step", sorted(EXPERIMENTS))
 @pytest.mark.parametrize("preset", ["fast", "cpu", "paper"])
 def test_every_preset_builds_valid_matches(step, preset):
     cfg = get_config(step, preset)
@@ -44,7 +44,7 @@ def test_every_preset_builds_valid_matches(step, preset):
 
 def test_snapshots_survive_resume_and_match_checkpoint(tmp_path):
     full, part = tmp_path / "full", tmp_path / "part"
-    args = ["train", "step4", "--seeds", "2", *TINY, "--set", "snapshot_every=2"]
+    args = ["train", "step4", "--seeds", "2", *TINY, "--set", "run.snapshot_every=2"]
     assert main([*args, "--out", str(full)]) == 0
     assert main([*args, "--out", str(part), "--stop-at", "2"]) == 0
     assert checkpoint.snapshot_iterations(part) == [0, 2]
@@ -135,10 +135,10 @@ def test_criterion_pairs_use_only_agents_that_meet_the_criterion(tmp_path, capsy
 
     def fake_warmup(d, tft, allc):
         d.mkdir()
-        per = lambda vals, key: [{"seed": s, "coop_rounds_40_60": v if key == "tft" else 0.0, "agent": {"coop": v}}
+        per = lambda vals, key: [{"seed": s, "coop_rounds_40_60": v if key == "tft" else 0.0, "learner": {"coop": v}}
                                  for s, v in vals.items()]
-        (d / "evaluate.json").write_text(json.dumps({"opponents": {"tft": {"per_seed": per(tft, "tft")},
-                                                                   "allc": {"per_seed": per(allc, "allc")}}}))
+        (d / "evaluate.json").write_text(json.dumps({"format": FORMAT, "coplayers": {"tft": {"per_seed": per(tft, "tft")},
+                                                                                     "allc": {"per_seed": per(allc, "allc")}}}))
         return d
 
     w = fake_warmup(tmp_path / "w", {7: 0.95, 8: 0.5, 9: 0.99, 11: 0.92}, {7: 0.0, 8: 0.0, 9: 0.01, 11: 0.2})
@@ -160,7 +160,7 @@ def test_criterion_pairs_use_only_agents_that_meet_the_criterion(tmp_path, capsy
 def test_init_from_a_snapshot_iteration(tmp_path):
     """``init_iteration`` starts from the source run's snapshot at that iteration, not its end."""
     s2 = tmp_path / "s2"
-    assert main(["train", "step1", "--seeds", "2", "--out", str(s2), *TINY, "--set", "snapshot_every=2"]) == 0
+    assert main(["train", "step1", "--seeds", "2", "--out", str(s2), *TINY, "--set", "run.snapshot_every=2"]) == 0
     snaps = checkpoint.load_snapshots(s2)
     base = get_config("step3", "fast").replace(horizon=10, batch_size=8, iterations=2,
                                                network=type(get_config("step3", "fast").network)(8, 4),
@@ -201,18 +201,19 @@ def test_conditional_cooperation_recovers_tabular_strategies():
 def test_learner_vs_learner_evaluation(tmp_path, capsys):
     run = tmp_path / "s4"
     assert main(["train", "step4", "--seeds", "2", "--out", str(run), *TINY]) == 0
-    res = evaluate_run(run, [], episodes=16, learner=0, opponent_run=run, opponent_learner=1)
-    (spec, r), = res["opponents"].items()
+    res = evaluate_run(run, [], episodes=16, learner=0, coplayer_run=run, coplayer_learner=1)
+    assert res["coplayer_run"] == str(run) and res["coplayer_learner"] == 1
+    (spec, r), = res["coplayers"].items()
     assert spec.endswith("#1") and len(r["per_seed"]) == 2
     # the two sides of a match are the two learners: rewards add up to the cooperation total
     for e in r["per_seed"]:
-        assert e["agent"]["reward"] + e["opponent"]["reward"] == pytest.approx(e["agent"]["coop"] + e["opponent"]["coop"], abs=1e-5)
-        assert len(e["agent"]["conditional_coop"]) == 5
-    with pytest.raises(ValueError, match="opponent learner 2"):
-        evaluate_run(run, [], episodes=4, opponent_run=run, opponent_learner=2)
-    assert main(["evaluate", str(run), "--opponent-run", str(run), "--opponent-learner", "1", "--episodes", "8", "--json"]) == 0
+        assert e["learner"]["reward"] + e["coplayer"]["reward"] == pytest.approx(e["learner"]["coop"] + e["coplayer"]["coop"], abs=1e-5)
+        assert len(e["learner"]["conditional_coop"]) == 5
+    with pytest.raises(ValueError, match="--coplayer-learner 2 does not exist"):
+        evaluate_run(run, [], episodes=4, coplayer_run=run, coplayer_learner=2)
+    assert main(["evaluate", str(run), "--coplayer-run", str(run), "--coplayer-learner", "1", "--episodes", "8", "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert out["opponents"][f"run:{run}#1"]["per_seed"][0]["seed"] == 0
+    assert out["coplayers"][f"run:{run}#1"]["per_seed"][0]["seed"] == 0
 
 
 def test_init_without_z_into_opponent_id_network(tmp_path):
@@ -263,11 +264,11 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     (e,) = learner_cooperation(run, tail=0.5)  # the last five points: 0.7, 0.9, 0.92, 0.95, 0.9
     assert e["held"] == pytest.approx(0.8) and e["final"] == pytest.approx(0.874)
     table = search_table([run])
-    assert "| s4 | 1 | 500 | 32 / 256 | results/step1 |" in table and "| 0.90 | 0.95 |" in table
+    assert "| s4 | 1 | 500 | 32 / 256 | step1 |" in table and "| 0.90 | 0.95 |" in table
     # a run whose learners start from other seeds of the warm-up than i and i + 1 says so
     cfg = get_config("step4", "cpu").to_dict()
     (run / "config.json").write_text(json.dumps({"config": dict(cfg, init_seed_offset=[0, 2])}))
-    assert "| results/step1 (seed i + 0 / i + 2) |" in search_table([run])
+    assert "| step1 (seed i + 0 / i + 2) |" in search_table([run])
     # the discount is shown beside lambda, so a run that differs only in gamma is told apart
     assert "| 0.99 / 1 |" in table
     (run / "config.json").write_text(json.dumps({"config": dict(cfg, a2c=dict(cfg["a2c"], gamma=1.0))}))
@@ -297,10 +298,10 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     from ismarl.analysis.summary import outcome_table
 
     assert outcome_table([run]).splitlines()[-1] == "| s4 | 0 | 0.90 | 1.00 | — | — |"
-    per_seed = {"seed": 0, "agent": {"coop": 0.93, "reward": 2.9}, "opponent": {"coop": 0.91, "reward": 2.95}}
-    (run / "evaluate_learners.json").write_text(json.dumps({"opponents": {"run:s4#1": {"per_seed": [per_seed]}}}))
-    (run / "evaluate.json").write_text(json.dumps({"opponents": {"random": {"per_seed": [
-        {"seed": 0, "agent": {"coop": 0.05, "reward": 1.01}}]}}}))
+    per_seed = {"seed": 0, "learner": {"coop": 0.93, "reward": 2.9}, "coplayer": {"coop": 0.91, "reward": 2.95}}
+    ev = lambda coplayers: json.dumps({"format": FORMAT, "coplayers": coplayers})  # cut-down evaluation files
+    (run / "evaluate_learners.json").write_text(ev({"run:s4#1": {"per_seed": [per_seed]}}))
+    (run / "evaluate.json").write_text(ev({"random": {"per_seed": [{"seed": 0, "learner": {"coop": 0.05, "reward": 1.01}}]}}))
     assert outcome_table([run]).splitlines()[-1] == "| s4 | 0 | 0.90 | 1.00 | 0.93 / 0.91 | 0.050 / 1.010 |"
     from ismarl.analysis.summary import round_windows_table
 
@@ -311,8 +312,7 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
 
     assert held_count(run) == 1 and held_count(run, threshold=0.95) == 0
     assert pairs_table([run]).splitlines()[-1] == "| `s4` | 1 of 1 | 0.92 | 100 | 0.050 / — / — |"
-    (run / "evaluate_learner2.json").write_text(json.dumps({"opponents": {"random": {"per_seed": [
-        {"seed": 0, "agent": {"coop": 0.15, "reward": 0.9}}]}}}))
+    (run / "evaluate_learner2.json").write_text(ev({"random": {"per_seed": [{"seed": 0, "learner": {"coop": 0.15, "reward": 0.9}}]}}))
     assert pairs_table([run]).splitlines()[-1] == "| `s4` | 1 of 1 | 0.92 | 100 | 0.050 / 0.150 / 0.100 |"
     # the one reader of the evaluation files behind both tables
     from ismarl.analysis.summary import fresh_cooperation, mean_tabular_coop
@@ -321,10 +321,10 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     assert f["learners"][0]["coop"] == (0.93, 0.91) and f["learners"][0]["both"] == pytest.approx(0.92)
     assert f["tabular"] == {0: {"coop": 0.05, "reward": 1.01}} and f["tabular_2"][0]["coop"] == 0.15
     assert mean_tabular_coop(run) == pytest.approx((0.05, 0.15))
-    (run / "evaluate_learner2.json").write_text(json.dumps({"opponents": {"tft": {"per_seed": []}}}))
+    (run / "evaluate_learner2.json").write_text(ev({"tft": {"per_seed": []}}))
     assert "tabular_2" not in fresh_cooperation(run) and mean_tabular_coop(run) == (0.05, None)
     assert fresh_cooperation(tmp_path) == {}  # no evaluation files at all
-    (run / "evaluate_learners.json").write_text(json.dumps({"opponents": {"run:a#1": {}, "run:b#1": {}}}))
+    (run / "evaluate_learners.json").write_text(ev({"run:a#1": {}, "run:b#1": {}}))
     with pytest.raises(ValueError, match="should hold one learner co-player"):
         fresh_cooperation(run)
 
@@ -333,7 +333,7 @@ def test_replay_errors_name_the_problem(tmp_path):
     from ismarl.analysis.replay import replay
 
     run = tmp_path / "s4"
-    assert main(["train", "step4", "--seeds", "2", "--out", str(run), *TINY, "--set", "snapshot_every=2"]) == 0
+    assert main(["train", "step4", "--seeds", "2", "--out", str(run), *TINY, "--set", "run.snapshot_every=2"]) == 0
     traj = replay(run, 1, 2, "co-learner", episodes=4)
     assert traj.actions.shape == (2, 10, 4)
     with pytest.raises(ValueError, match="no snapshot at iteration 3"):
@@ -352,12 +352,13 @@ def test_step4_readme_names_a_missing_run(tmp_path):
 
 
 def test_schedules_in_words():
-    from ismarl.analysis.summary import schedule_words as _decay_words
+    from ismarl.engines.schedule import Schedule
 
-    assert _decay_words(3e-4, None, 1000, 1500) == "0.0003 throughout"
-    assert _decay_words(0.01, 0.003, 0, 0) == "0.01 throughout"
-    assert _decay_words(0.1, 0.003, 1000, 0) == "0.1, linearly down to 0.003 by 1000"
-    assert _decay_words(3e-4, 3e-5, 1000, 1500) == "0.0003 until iteration 1500, then linearly down to 3e-05 by 2500"
+    assert Schedule(3e-4, None, 1000, 1500).words() == "0.0003 throughout"
+    assert Schedule(0.01, 0.003, 0, 0).words() == "0.01 throughout"
+    assert Schedule(0.1, 0.003, 1000, 0).words() == "0.1, linearly down to 0.003 by 1000"
+    assert Schedule(3e-4, 3e-5, 1000, 1500).words() == "0.0003 until iteration 1500, then linearly down to 3e-05 by 2500"
+    assert Schedule(0.01, 0.02, 10).words() == "0.01, linearly up to 0.02 by 10"
 
 
 def test_starting_pairs_follow_the_loaded_seeds(tmp_path):
@@ -383,7 +384,7 @@ def test_starting_pairs_follow_the_loaded_seeds(tmp_path):
         starting_pairs(run)
     with pytest.raises(FileNotFoundError, match=r"No such file or directory: .*evaluate\.json"):
         warmup_best_responders(src)  # no evaluate.json yet
-    assert main(["evaluate", str(src), "--opponents", "tft,allc", "--episodes", "4", "--out", str(src / "evaluate.json")]) == 0
+    assert main(["evaluate", str(src), "--coplayers", "tft,allc", "--episodes", "4", "--out", str(src / "evaluate.json")]) == 0
     with pytest.raises(ValueError, match="rounds 40-60"):
         warmup_best_responders(src)  # 10-round episodes
     with pytest.raises(ValueError, match="rounds 40-60"):

@@ -17,7 +17,7 @@ import jax
 import numpy as np
 
 from ismarl.runs.evaluate import play_learner
-from ismarl.runs.layout import resolve_run
+from ismarl.runs.layout import resolve_reference
 from ismarl.runs.store import load_run, load_snapshots
 
 
@@ -34,7 +34,7 @@ def run_seeds(run_dir) -> list[int]:
     return list(_snapshots(str(run_dir))[1])
 
 
-def replay(run_dir, seed_index: int, iteration: int, opponent: str = "co-learner", episodes: int = 64,
+def replay(run_dir, seed_index: int, iteration: int, coplayer: str = "co-learner", episodes: int = 64,
            key: int = 0, learner: int = 0):
     """Play ``episodes`` episodes; returns the :class:`~ismarl.agents.match.Trajectory` (side 0 = the learner)."""
     cfg, seeds, snaps = _snapshots(str(run_dir))
@@ -44,18 +44,18 @@ def replay(run_dir, seed_index: int, iteration: int, opponent: str = "co-learner
         raise ValueError(f"{run_dir} has {len(seeds)} seeds; seed index {seed_index} does not exist")
     pick = lambda tree, s, i: jax.tree_util.tree_map(lambda x: x[s, i], tree)
     params = pick(snaps[iteration], seed_index, learner)
-    opp, spec = None, opponent
-    if opponent == "co-learner":
+    opp, spec = None, coplayer
+    if coplayer == "co-learner":
         if cfg.n_learners < 2:
             raise ValueError(f"{run_dir} has a single learner; choose 'frozen' or a tabular co-player")
         opp = (cfg.network, pick(snaps[iteration], seed_index, 1 - learner))
-    elif opponent == "frozen":
+    elif coplayer == "frozen":
         if not cfg.frozen:
             raise ValueError(f"{run_dir} has no frozen co-player")
-        fcfg, _, fparams, _ = load_run(resolve_run(cfg.frozen[0], run_dir))
+        fcfg, _, fparams, _ = load_run(resolve_reference(cfg.frozen[0], run_dir))
         n = jax.tree_util.tree_leaves(fparams)[0].shape[0]
         opp = (fcfg.network, pick(fparams, seed_index % n, 0))
-    traj, _ = play_learner(cfg, params, spec, episodes, jax.random.PRNGKey(key), opponent=opp)
+    traj, _ = play_learner(cfg, params, spec, episodes, jax.random.PRNGKey(key), coplayer=opp)
     return traj
 
 

@@ -11,7 +11,9 @@ import numpy as np
 
 from ismarl.experiments.warmup import starting_pairs, warmup_best_responders
 from ismarl.protocol import ROUNDS_40_60
+from ismarl.runs.evaluate import read_evaluation
 from ismarl.runs.metrics import read_metrics
+from ismarl.runs.store import read_config
 
 LEARNER_MATCH = "learner:0_vs_learner:1"
 
@@ -74,20 +76,20 @@ def fresh_cooperation(run_dir) -> dict[str, dict[int, dict]]:
     out: dict[str, dict[int, dict]] = {}
     f = d / EVALUATIONS["learners"]
     if f.exists():
-        opponents = json.loads(f.read_text())["opponents"]
-        if len(opponents) != 1:
-            raise ValueError(f"{f} should hold one learner co-player, found {sorted(opponents)}")
-        (_, r), = opponents.items()
-        out["learners"] = {e["seed"]: {"coop": (e["agent"]["coop"], e["opponent"]["coop"]),
-                                       "both": (e["agent"]["coop"] + e["opponent"]["coop"]) / 2,
-                                       "curve": (np.asarray(e["agent"]["coop_curve"]) + np.asarray(e["opponent"]["coop_curve"])) / 2
-                                       if "coop_curve" in e["agent"] and "coop_curve" in e["opponent"] else None}
+        coplayers = read_evaluation(f)["coplayers"]
+        if len(coplayers) != 1:
+            raise ValueError(f"{f} should hold one learner co-player, found {sorted(coplayers)}")
+        (_, r), = coplayers.items()
+        out["learners"] = {e["seed"]: {"coop": (e["learner"]["coop"], e["coplayer"]["coop"]),
+                                       "both": (e["learner"]["coop"] + e["coplayer"]["coop"]) / 2,
+                                       "curve": (np.asarray(e["learner"]["coop_curve"]) + np.asarray(e["coplayer"]["coop_curve"])) / 2
+                                       if "coop_curve" in e["learner"] and "coop_curve" in e["coplayer"] else None}
                              for e in r["per_seed"]}
     for key in ("tabular", "tabular_2"):
         f = d / EVALUATIONS[key]
-        r = json.loads(f.read_text())["opponents"].get("random") if f.exists() else None
+        r = read_evaluation(f)["coplayers"].get("random") if f.exists() else None
         if r is not None:
-            out[key] = {e["seed"]: {"coop": e["agent"]["coop"], "reward": e["agent"]["reward"]} for e in r["per_seed"]}
+            out[key] = {e["seed"]: {"coop": e["learner"]["coop"], "reward": e["learner"]["reward"]} for e in r["per_seed"]}
     return out
 
 
@@ -97,21 +99,6 @@ def mean_tabular_coop(run_dir) -> tuple[float | None, float | None]:
     f = fresh_cooperation(run_dir)
     return tuple(float(np.mean([e["coop"] for e in f[k].values()])) if k in f else None
                  for k in ("tabular", "tabular_2"))
-
-
-def schedule_words(value, end, iterations, start) -> str:
-    """A linear schedule in words: ``"0.1, linearly down to 0.003 by 1000"``."""
-    if end is None or not iterations:
-        return f"{value:g} throughout"
-    return f"{value:g}" + (f" until iteration {start}, then" if start else ",") + (
-        f" linearly down to {end:g} by {start + iterations}")
-
-
-
-def _fmt_schedule(start, end, steps, delay=0):
-    if end is None or not steps:
-        return f"{start:g}"
-    return f"{start:g}→{end:g}/{steps}" + (f" from {delay}" if delay else "")
 
 
 def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
@@ -124,31 +111,29 @@ def search_table(run_dirs, match: str = LEARNER_MATCH) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for d in run_dirs:
         d = Path(d)
-        c = json.loads((d / "config.json").read_text())["config"]
-        a = c["a2c"]
+        c = read_config(d)
+        a = c.a2c
         summ = learner_cooperation(d, match=match)
         probes = read_metrics(d, "probe")
         last = [p for p in probes if p["iteration"] == max(q["iteration"] for q in probes)] if probes else []
         probe = " ; ".join(f"{p['probe']['tft'][ROUNDS_40_60.key]:.2f} / {p['probe']['allc']['coop']:.2f} / "
                            f"{p['probe']['alld'][ROUNDS_40_60.key]:.2f}" for p in last)
-        frozen = c.get("frozen") or []
-        named = lambda s: f"{s} ({frozen[int(s.split(':')[1])]})" if s.startswith("frozen:") and int(s.split(":")[1]) < len(frozen) else s
-        tab = ", ".join(f"{named(s)} {w:g}" for s, w in c["pools"][0] if not s.startswith("learner")) or "none"
-        start = ", ".join(sorted({x for x in (c.get("init_from") or []) if x})) or "scratch"
-        if c.get("init_iteration") and start != "scratch":
-            start += f" @ {c['init_iteration']}"
-        offsets = list(c.get("init_seed_offset") or [])
+        named = lambda s: (f"{s} ({c.frozen[int(s.split(':')[1])]})"
+                           if s.startswith("frozen:") and int(s.split(":")[1]) < len(c.frozen) else s)
+        tab = ", ".join(f"{named(s)} {w:g}" for s, w in c.pools[0] if not s.startswith("learner")) or "none"
+        start = ", ".join(sorted({x for x in c.init_from if x})) or "scratch"
+        if c.init_iteration and start != "scratch":
+            start += f" @ {c.init_iteration}"
+        offsets = list(c.init_seed_offset)
         if start != "scratch" and offsets and offsets != list(range(len(offsets))):
             start += " (seed i + " + " / i + ".join(str(o) for o in offsets) + ")"
-        if start != "scratch" and c.get("init_seeds"):
-            start += " (agents " + ", ".join("+".join(map(str, p)) for p in zip(*c["init_seeds"])) + ")"
+        if start != "scratch" and c.init_seeds:
+            start += " (agents " + ", ".join("+".join(map(str, p)) for p in zip(*c.init_seeds)) + ")"
         ends = ", ".join(f"{e['final']:.2f}" for e in summ)
         lines.append(
-            f"| {d.name} | {len(summ)} | {summ[0]['iterations']} | {c['network']['hidden']} / {c['batch_size']} | {start} | {tab} | "
-            f"{_fmt_schedule(a['learning_rate'], a['learning_rate_end'], a['lr_decay_iterations'], a.get('lr_decay_start', 0))} | {a['gamma']:g} / {a['gae_lambda']:g} | "
-            f"{a['advantage_norm']} | {a['reward_scale']:g} | "
-            f"{_fmt_schedule(a['entropy_coef'], a['entropy_coef_end'], a['entropy_decay_iterations'], a.get('entropy_decay_start', 0))} | "
-            f"{ends} | {max(e['max'] for e in summ):.2f} | {probe} |")
+            f"| {d.name} | {len(summ)} | {summ[0]['iterations']} | {c.network.hidden} / {c.batch_size} | {start} | {tab} | "
+            f"{a.learning_rate.short()} | {a.gamma:g} / {a.gae_lambda:g} | {a.advantage_norm} | {a.reward_scale:g} | "
+            f"{a.entropy_coef.short()} | {ends} | {max(e['max'] for e in summ):.2f} | {probe} |")
     return "\n".join(lines)
 
 

@@ -32,5 +32,7 @@ ENGINES = {"a2c": Engine("a2c", a2c.build_matches, a2c.init_state, a2c.make_chun
 
 
 def engine_for(cfg: ExperimentConfig) -> Engine:
-    """The engine that trains ``cfg`` (every experiment so far is A2C)."""
-    return ENGINES["a2c"]
+    """The engine that trains ``cfg`` (its ``engine`` field)."""
+    if cfg.engine not in ENGINES:
+        raise ValueError(f"engine {cfg.engine!r} is not one of {sorted(ENGINES)}")
+    return ENGINES[cfg.engine]

@@ -1,10 +1,10 @@
 """The mechanism's experiments as one chain: every step trained into one directory, in order.
 
-The presets name the runs they build on as ``results/<experiment>`` (Step 2's frozen Fixed-ICL is
-``results/step1``, Step 3 starts from ``results/step2``, the ``cpu`` Step 4 from its warm-up
-``results/step1``). :func:`run_chain` trains a list of experiments into ``OUT/<experiment>``
-and points each one's ``frozen`` and ``init_from`` at the runs of the same chain, so a whole
-reproduction at one scale is a single command::
+The presets name the runs they build on by experiment (Step 2's frozen Fixed-ICL is ``step1``,
+Step 3 starts from ``step2``, the ``cpu`` Step 4 from its warm-up ``step1``), and a name is the run
+of that experiment beside the one being trained. :func:`run_chain` trains a list of experiments
+into ``OUT/<experiment>``, in :data:`~ismarl.experiments.presets.ORDER`, so each builds on the
+chain's own runs and a whole reproduction at one scale is a single command::
 
     python -m ismarl reproduce --scale paper --seeds 10 --out results/paper
 
@@ -18,44 +18,29 @@ cooperation (``results/step4_search/README.md``).
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
 from pathlib import Path
 
 from ismarl.engines.experiment import ExperimentConfig, apply_overrides
-from ismarl.experiments.presets import STEPS, get_config
+from ismarl.experiments.presets import EXPERIMENTS, ORDER, PAPER, WARMUPS, builds_on, get_config
 from ismarl.experiments.warmup import criterion_pairs, warmup_best_responders
 from ismarl.runs import checkpoint
-from ismarl.runs.evaluate import evaluate_run, write_json
+from ismarl.runs.evaluate import evaluate_run, read_evaluation, write_json
 from ismarl.runs.provenance import write_manifest
 from ismarl.runs.train import train
 
-#: every experiment, in an order in which each comes after the runs it builds on
-ORDER = ("step1", "step1_opponent_id", "step2", "step3", "step2_mixed", "step3_mixed", "step4",
-         "step4_opponent_id", "step4_no_tabular", "step4_tabular25", "step4_tabular75")
-#: the paper's experiments: Steps 1-4 and the two ablations (Figs 1-4)
-PAPER = ("step1", "step2", "step3", "step4", "step4_opponent_id", "step4_no_tabular")
-RESULTS_PREFIX = "results/"
-
-assert set(ORDER) == set(STEPS), "every experiment needs a place in the chain's order"
-
-
 def dependencies(cfg: ExperimentConfig) -> list[str]:
-    """The experiments ``cfg`` builds on (from its ``frozen`` and ``init_from`` paths)."""
-    deps = []
-    for path in tuple(cfg.frozen) + tuple(p for p in cfg.init_from if p):
-        name = str(path)[len(RESULTS_PREFIX):] if str(path).startswith(RESULTS_PREFIX) else None
-        if name is None or name not in STEPS:
-            raise ValueError(f"{cfg.name}: cannot place {path!r} in a chain (expected results/<experiment>)")
-        if name not in deps:
-            deps.append(name)
-    return deps
+    """The experiments ``cfg`` builds on; a reference by path cannot be placed in a chain."""
+    paths = [r for r in tuple(cfg.frozen) + tuple(cfg.init_from) if r and r not in EXPERIMENTS]
+    if paths:
+        raise ValueError(f"{cfg.name}: cannot place {paths[0]!r} in a chain (a chain's runs name each other by "
+                         f"experiment: {list(ORDER)})")
+    return builds_on(cfg)
 
 
 def resolve(steps, preset: str = "cpu", with_dependencies: bool = True) -> list[str]:
     """``steps`` (plus, with ``with_dependencies``, every run they build on) in chain order."""
-    unknown = [s for s in steps if s not in STEPS]
+    unknown = [s for s in steps if s not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"unknown experiment(s) {unknown}; choose from {list(ORDER)}")
     wanted = set(steps)
@@ -69,14 +54,6 @@ def resolve(steps, preset: str = "cpu", with_dependencies: bool = True) -> list[
     return [s for s in ORDER if s in wanted]
 
 
-def relocate(cfg: ExperimentConfig, out) -> ExperimentConfig:
-    """``cfg`` with every ``results/<experiment>`` in ``frozen``/``init_from`` replaced by
-    ``out/<experiment>``."""
-    move = lambda p: None if not p else str(Path(out) / p[len(RESULTS_PREFIX):]) if p.startswith(RESULTS_PREFIX) else p
-    return dataclasses.replace(cfg, frozen=tuple(move(p) for p in cfg.frozen),
-                               init_from=tuple(move(p) for p in cfg.init_from))
-
-
 def is_finished(run_dir, cfg: ExperimentConfig) -> bool:
     """True when ``run_dir`` holds the final checkpoint of exactly ``cfg``."""
     if not checkpoint.exists(run_dir):
@@ -85,10 +62,9 @@ def is_finished(run_dir, cfg: ExperimentConfig) -> bool:
     return meta.get("config_hash") == cfg.hash() and int(meta.get("iteration", -1)) >= cfg.iterations
 
 
-def configured(step: str, preset: str, out, overrides=()) -> ExperimentConfig:
-    """The config of ``step`` in a chain in ``out``: its preset, relocated to the chain
-    (:func:`relocate`), with ``overrides`` (``["key=value", ...]``) applied."""
-    cfg = relocate(get_config(step, preset), out)
+def configured(step: str, preset: str, overrides=()) -> ExperimentConfig:
+    """The config of ``step`` in a chain: its preset with ``overrides`` (``["key=value", ...]``) applied."""
+    cfg = get_config(step, preset)
     return apply_overrides(cfg, overrides) if overrides else cfg
 
 
@@ -99,16 +75,12 @@ def plan(steps, preset: str, out, overrides=()) -> list[tuple[str, ExperimentCon
     planned, rows = set(), []
     for step in resolve(steps, preset, with_dependencies=False):
         for dep in dependencies(get_config(step, preset)):
-            if dep not in planned and not is_finished(out / dep, configured(dep, preset, out, overrides)):
+            if dep not in planned and not is_finished(out / dep, configured(dep, preset, overrides)):
                 raise ValueError(f"{step} builds on {dep}, which is neither in this chain nor finished in {out / dep}; "
                                  f"add it to --steps (or leave --steps out)")
-        rows.append((step, configured(step, preset, out, overrides), out / step))
+        rows.append((step, configured(step, preset, overrides), out / step))
         planned.add(step)
     return rows
-
-
-#: experiments whose agents are warm-ups for Step 4 at ``cpu`` scale (one learner, best-responding)
-WARMUPS = ("step1", "step1_opponent_id")
 
 
 def pair_warmup_agents(cfg: ExperimentConfig, n_seeds: int, out, evaluate: bool = True, log=print) -> ExperimentConfig:
@@ -124,16 +96,19 @@ def pair_warmup_agents(cfg: ExperimentConfig, n_seeds: int, out, evaluate: bool 
     src = {p for p in cfg.init_from if p}
     if cfg.n_learners != 2 or len(src) != 1 or len([p for p in cfg.init_from if p]) != 2 or cfg.init_seeds:
         return cfg
-    warm = Path(src.pop())
-    if warm.parent != Path(out) or warm.name not in WARMUPS or not checkpoint.exists(warm):
+    name = src.pop()
+    if name not in WARMUPS:
+        return cfg
+    warm = Path(out) / name
+    if not checkpoint.exists(warm):
         return cfg
     ev = warm / "evaluate.json"
     iteration = int(checkpoint.read_sidecar(warm)["iteration"])
     try:
-        done = json.loads(ev.read_text()) if ev.is_file() else {}
+        done = read_evaluation(ev) if ev.is_file() else {}
     except ValueError:  # an unreadable evaluation (e.g. cut short) is made again
         done = {}
-    if done.get("iteration") != iteration or not {"tft", "allc"} <= set(done.get("opponents", {})):
+    if done.get("iteration") != iteration or not {"tft", "allc"} <= set(done.get("coplayers", {})):
         if not evaluate:
             return cfg
         write_json(evaluate_run(warm, ["tft", "allc"], episodes=1000), ev)

@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 from ismarl.protocol import STEP1
-from ismarl.runs.layout import CONFIG, resolve_run
+from ismarl.runs.evaluate import read_evaluation
+from ismarl.runs.layout import CONFIG, resolve_reference
 from ismarl.runs.store import config_of, source_seeds
 
 
@@ -21,9 +22,11 @@ def starting_pairs(run_dir) -> list[tuple[int, ...]]:
     if not cfg.init_from or not all(cfg.init_from):
         raise ValueError(f"{run_dir} did not start every learner from another run (init_from: {list(cfg.init_from)})")
     try:
-        sources = [resolve_run(src, near=run_dir, marker=CONFIG) for src in cfg.init_from]
+        sources = [resolve_reference(src, run_dir, marker=CONFIG) for src in cfg.init_from]
     except FileNotFoundError:
-        raise FileNotFoundError(f"{run_dir}: the runs it started from ({list(cfg.init_from)}) have no {CONFIG} here") from None
+        sources = []
+    if not sources or not all((src / CONFIG).is_file() for src in sources):
+        raise FileNotFoundError(f"{run_dir}: the runs it started from ({list(cfg.init_from)}) have no {CONFIG} here")
     per_learner = [source_seeds(cfg, j, d["seeds"], json.loads((src / CONFIG).read_text())["seeds"])
                    for j, src in enumerate(sources)]
     return [tuple(int(x) for x in seeds) for seeds in zip(*per_learner)]
@@ -34,7 +37,7 @@ def warmup_best_responders(warmup_dir) -> dict[int, bool]:
     (:data:`ismarl.protocol.STEP1`) in the fresh episodes of its ``evaluate.json``."""
     path = Path(warmup_dir) / "evaluate.json"
     try:
-        ev = json.loads(path.read_text())["opponents"]
+        ev = read_evaluation(path)["coplayers"]
     except (ValueError, KeyError) as e:
         raise ValueError(f"{path} is not an evaluation written by `python -m ismarl evaluate` ({e!r}); evaluate the warm-up again") from e
     if "tft" not in ev or "allc" not in ev:
@@ -42,7 +45,7 @@ def warmup_best_responders(warmup_dir) -> dict[int, bool]:
     if any(s.get(STEP1.window.key) is None for s in ev["tft"]["per_seed"]):
         raise ValueError(f"{warmup_dir}/evaluate.json: episodes shorter than {STEP1.window.last} rounds, "
                          f"the Step-1 criterion needs {STEP1.window.label}")
-    return {s["seed"]: STEP1.met(s[STEP1.window.key], a["agent"]["coop"])
+    return {s["seed"]: STEP1.met(s[STEP1.window.key], a["learner"]["coop"])
             for s, a in zip(ev["tft"]["per_seed"], ev["allc"]["per_seed"])}
 
 

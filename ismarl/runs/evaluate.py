@@ -1,40 +1,47 @@
-"""Evaluate trained agents against co-players: in-episode curves, episode means, oracle ratios.
+"""Evaluate trained learners against co-players: in-episode curves, episode means, oracle ratios.
 
-``python -m ismarl evaluate RUN_DIR --opponents tft,allc,random,0.9:0.8:0.1:0.7:0.2 --episodes 1000 --json``
+The two sides of every game are the **learner** (a network of the run, ``--learner``) and its
+**co-player** (a tabular strategy, or a learner of ``--coplayer-run``).
+``python -m ismarl evaluate RUN_DIR --coplayers tft,allc,random,0.9:0.8:0.1:0.7:0.2 --episodes 1000 --json``
 prints (or with ``--out FILE`` writes) one JSON object:
 
 .. code-block:: text
 
     {
+      "format": "ismarl-evaluation/2",
       "run": RUN_DIR, "iteration": int, "learner": int, "episodes": int, "horizon": T,
       "seeds": [s0, s1, ...],                   # the run's seeds, in order
-      "opponent_run": OTHER_RUN or null,
-      "opponents": {
-        SPEC: {                                 # "tft", "random", "0.9:0.8:0.1:0.7:0.2", "run:OTHER"
+      "coplayer_run": OTHER_RUN or null,        # --coplayer-run
+      "coplayer_learner": int or null,          # --coplayer-learner (null without --coplayer-run)
+      "coplayers": {
+        SPEC: {                                 # "tft", "random", "0.9:0.8:0.1:0.7:0.2", "run:OTHER[#k]"
           "oracle_reward": float or null,       # best response's per-round reward (exact, mean over
                                                 #   the episodes' tabular co-players; null for networks)
           "oracle_coop": float or null,         # the best response's cooperation rate against them (exact)
           "alld_reward": float or null,         # always-defect's exact per-round reward against them
           "per_seed": [                         # one entry per seed, same order as "seeds"
             {"seed": s,
-             "agent":    {"reward": float, "coop": float,            # episode means
+             "learner":  {"reward": float, "coop": float,            # episode means
                           "reward_curve": [T floats], "coop_curve": [T floats],  # per-round means
                           "conditional_coop": [5 floats or null],  # P(C) after Start, CC, CD, DC, DD
                           "visits": [5 floats]},                   #   and how often each came
-             "opponent": {... same keys, for the co-player ...},
-             "coop_rounds_40_60": float,        # agent's cooperation rate in rounds 40..60 (1-based)
-             "agent_over_oracle": float or null, "alld_over_oracle": float or null,
-             "normalized_gain": float or null}  # (agent - ALLD) / (oracle - ALLD)
+             "coplayer": {... same keys, for the co-player ...},
+             "coop_rounds_40_60": float,        # the learner's cooperation rate in rounds 40..60 (1-based)
+             "learner_over_oracle": float or null, "alld_over_oracle": float or null,
+             "normalized_gain": float or null}  # (learner - ALLD) / (oracle - ALLD)
           ],
-          "mean": {"agent_reward", "agent_coop", "coop_rounds_40_60", "agent_over_oracle", ...}
+          "mean": {"learner_reward", "learner_coop", "coplayer_reward", "coplayer_coop",
+                   "coop_rounds_40_60", "learner_over_oracle", "alld_over_oracle"}
         }, ...
       }
     }
 
 Rewards are per round in the game's original scale; ``coop`` is the fraction of rounds played C.
-Seed ``i`` of the run plays seed ``i`` of ``--opponent-run`` (modulo its number of seeds), its
-learner ``--opponent-learner``; ``--opponent-run RUN --learner 0 --opponent-learner 1`` plays the
-two learners of one Step-4 run against each other.
+Seed ``i`` of the run plays seed ``i`` of ``--coplayer-run`` (modulo its number of seeds), its
+learner ``--coplayer-learner``; ``--coplayer-run RUN --learner 0 --coplayer-learner 1`` plays the
+two learners of one Step-4 run against each other. Read a file back with :func:`read_evaluation`:
+files without ``"format"`` (format 1, written before the names above, with ``opponents``,
+``agent``/``opponent`` and ``agent_*`` keys) are upgraded on read.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ismarl import games
 from ismarl._validate import check_int
 from ismarl.agents.coplayers import make_player, parse_spec
 from ismarl.agents.match import play_match
@@ -59,6 +67,9 @@ from ismarl.sim.core import make_params
 
 #: The JSON layout of :func:`evaluate_run`, shown by ``python -m ismarl evaluate --help``.
 JSON_LAYOUT = __doc__.split("one JSON object:", 1)[1]
+
+#: What an evaluation file of the layout above names in ``"format"``; files without it are format 1.
+FORMAT = "ismarl-evaluation/2"
 
 
 def conditional_cooperation(traj, side: int = 0):
@@ -83,17 +94,17 @@ def _curves(traj, side):
             "visits": visits.round(5).tolist()}
 
 
-def play_learner(cfg: ExperimentConfig, params, spec: str, episodes: int, key, opponent=None):
-    """Play one learner (``params`` of one network) against ``spec`` (or against ``opponent`` =
+def play_learner(cfg: ExperimentConfig, params, spec: str, episodes: int, key, coplayer=None):
+    """Play one learner (``params`` of one network) against ``spec`` (or against ``coplayer`` =
     (network config, params)); returns ``(trajectory, tabular strategies or None)``."""
-    env = make_params(horizon=cfg.horizon, dtype=jnp.float32)
+    env = make_params(games.get(cfg.game), horizon=cfg.horizon, dtype=jnp.float32)
     k_opp, k_play = jax.random.split(key)
-    if opponent is not None:
-        side_b, z_b, strat = network_player(opponent[0], opponent[1]), jnp.zeros((episodes, Z_DIM)), None
+    if coplayer is not None:
+        side_b, z_b, strat = network_player(coplayer[0], coplayer[1]), jnp.zeros((episodes, Z_DIM)), None
     else:
         co = parse_spec(spec)
         if not co.is_tabular:
-            raise ValueError(f"evaluate plays tabular co-players or --opponent-run; got {spec!r}")
+            raise ValueError(f"evaluate plays tabular co-players or --coplayer-run; got {spec!r}")
         side_b, z_b = make_player(co, k_opp, episodes)
         strat = side_b.params
     side_a = network_player(cfg.network, params, z_b if cfg.network.use_z else None)
@@ -104,92 +115,148 @@ def play_learner(cfg: ExperimentConfig, params, spec: str, episodes: int, key, o
 _play_jit = jax.jit(play_match, static_argnames=("n",))
 
 
-def evaluate_run(run_dir, opponents, episodes: int = 1000, learner: int = 0, opponent_run=None,
-                 opponent_learner: int = 0, eval_seed: int = 12345) -> dict:
-    """Evaluate every seed of a run (see the module docstring for the returned layout)."""
+def evaluate_run(run_dir, coplayers, episodes: int = 1000, learner: int = 0, coplayer_run=None,
+                 coplayer_learner: int = 0, eval_seed: int = 12345) -> dict:
+    """Evaluate every seed of a run: its learner ``learner`` against each spec of ``coplayers``
+    (a list or a comma string), or, with ``coplayer_run``, against learner ``coplayer_learner``
+    of that run (``coplayers`` is then ignored). Returns the format-2 layout of the module docstring."""
     window = ROUNDS_40_60
     check_int(episodes, "--episodes", minimum=1)
     check_int(learner, "--learner", minimum=0)
-    check_int(opponent_learner, "--opponent-learner", minimum=0)
-    if isinstance(opponents, str):
-        opponents = [s.strip() for s in opponents.split(",") if s.strip()]
-    specs = list(opponents)
-    if opponent_run is None:
+    check_int(coplayer_learner, "--coplayer-learner", minimum=0)
+    if isinstance(coplayers, str):
+        coplayers = [s.strip() for s in coplayers.split(",") if s.strip()]
+    specs = list(coplayers)
+    if coplayer_run is None:
         if not specs:
-            raise ValueError("--opponents is empty: name at least one co-player, e.g. --opponents tft,allc,random")
+            raise ValueError("--coplayers is empty: name at least one co-player, e.g. --coplayers tft,allc,random")
         for spec in specs:
             if not isinstance(spec, str) or not parse_spec(spec).is_tabular:
-                raise ValueError(f"evaluate plays tabular co-players or --opponent-run; got {spec!r}")
+                raise ValueError(f"evaluate plays tabular co-players or --coplayer-run; got {spec!r}")
     cfg, seeds, params, meta = load_run(run_dir)
+    game = games.get(cfg.game)
     if learner >= cfg.n_learners:
         raise ValueError(f"run {run_dir} has {cfg.n_learners} learner(s); --learner {learner} does not exist")
     other = None
-    if opponent_run is not None:
-        ocfg, oseeds, oparams, _ = load_run(opponent_run)
-        if ocfg.horizon != cfg.horizon:
-            raise ValueError("the two runs use different horizons")
-        if not 0 <= opponent_learner < ocfg.n_learners:
-            raise ValueError(f"run {opponent_run} has {ocfg.n_learners} learner(s); opponent learner {opponent_learner} does not exist")
+    if coplayer_run is not None:
+        ocfg, oseeds, oparams, _ = load_run(coplayer_run)
+        if (ocfg.horizon, ocfg.game) != (cfg.horizon, cfg.game):
+            raise ValueError(f"{run_dir} and {coplayer_run} play different games ({cfg.game}, {cfg.horizon} rounds "
+                             f"against {ocfg.game}, {ocfg.horizon} rounds)")
+        if not 0 <= coplayer_learner < ocfg.n_learners:
+            raise ValueError(f"run {coplayer_run} has {ocfg.n_learners} learner(s); "
+                             f"--coplayer-learner {coplayer_learner} does not exist")
         other = (ocfg, oparams)
-        specs = [f"run:{opponent_run}" + (f"#{opponent_learner}" if opponent_learner else "")]
-    out = {"run": str(run_dir), "iteration": meta["iteration"], "learner": learner, "episodes": episodes,
-           "horizon": cfg.horizon, "seeds": seeds, "opponent_run": None if opponent_run is None else str(opponent_run),
-           "opponents": {}}
+        specs = [f"run:{coplayer_run}" + (f"#{coplayer_learner}" if coplayer_learner else "")]
+    out = {"format": FORMAT, "run": str(run_dir), "iteration": meta["iteration"], "learner": learner,
+           "episodes": episodes, "horizon": cfg.horizon, "seeds": seeds,
+           "coplayer_run": None if coplayer_run is None else str(coplayer_run),
+           "coplayer_learner": None if coplayer_run is None else coplayer_learner,
+           "coplayers": {}}
     for j, spec in enumerate(specs):
         per_seed = []
         oracle = alld = oracle_coop = None
         for si, seed in enumerate(seeds):
             p = jax.tree_util.tree_map(lambda x: x[si, learner], params)
-            opp = None
+            co = None
             if other is not None:
                 ocfg, oparams = other
                 n_o = jax.tree_util.tree_leaves(oparams)[0].shape[0]
-                opp = (ocfg.network, jax.tree_util.tree_map(lambda x: x[si % n_o, opponent_learner], oparams))
+                co = (ocfg.network, jax.tree_util.tree_map(lambda x: x[si % n_o, coplayer_learner], oparams))
             # the same co-players and dice for every seed of the run (common random numbers)
             key = jax.random.fold_in(jax.random.PRNGKey(eval_seed), j)
-            traj, strat = play_learner(cfg, p, spec, episodes, key, opponent=opp)
-            entry = {"seed": seed, "agent": _curves(traj, 0), "opponent": _curves(traj, 1)}
+            traj, strat = play_learner(cfg, p, spec, episodes, key, coplayer=co)
+            entry = {"seed": seed, "learner": _curves(traj, 0), "coplayer": _curves(traj, 1)}
             entry[window.key] = (float(np.mean(1.0 - np.asarray(traj.actions[0, window.slice], np.float64)))
                                  if window.fits(cfg.horizon) else None)
             if strat is not None:
                 if oracle is None:
                     s = np.asarray(strat, np.float64)
-                    value, cooperate = best_response(s, cfg.horizon)
+                    value, cooperate = best_response(s, cfg.horizon, game)
                     oracle = float(value.mean())
-                    oracle_coop = float(best_response_cooperation(s, cfg.horizon, cooperate=cooperate).mean())
-                    alld = float(fixed_strategy_value(np.zeros(5), s, cfg.horizon).mean())
+                    oracle_coop = float(best_response_cooperation(s, cfg.horizon, game, cooperate=cooperate).mean())
+                    alld = float(fixed_strategy_value(np.zeros(5), s, cfg.horizon, game).mean())
                 ok = abs(oracle) > 1e-9
-                entry["agent_over_oracle"] = entry["agent"]["reward"] / oracle if ok else None
+                entry["learner_over_oracle"] = entry["learner"]["reward"] / oracle if ok else None
                 entry["alld_over_oracle"] = alld / oracle if ok else None
                 gap = oracle - alld
-                entry["normalized_gain"] = (entry["agent"]["reward"] - alld) / gap if abs(gap) > 1e-9 else None
+                entry["normalized_gain"] = (entry["learner"]["reward"] - alld) / gap if abs(gap) > 1e-9 else None
             else:
-                entry.update(agent_over_oracle=None, alld_over_oracle=None, normalized_gain=None)
+                entry.update(learner_over_oracle=None, alld_over_oracle=None, normalized_gain=None)
             per_seed.append(entry)
-        mean = {"agent_reward": float(np.mean([e["agent"]["reward"] for e in per_seed])),
-                "agent_coop": float(np.mean([e["agent"]["coop"] for e in per_seed])),
-                "opponent_reward": float(np.mean([e["opponent"]["reward"] for e in per_seed])),
-                "opponent_coop": float(np.mean([e["opponent"]["coop"] for e in per_seed])),
+        mean = {"learner_reward": float(np.mean([e["learner"]["reward"] for e in per_seed])),
+                "learner_coop": float(np.mean([e["learner"]["coop"] for e in per_seed])),
+                "coplayer_reward": float(np.mean([e["coplayer"]["reward"] for e in per_seed])),
+                "coplayer_coop": float(np.mean([e["coplayer"]["coop"] for e in per_seed])),
                 window.key: float(np.mean([e[window.key] for e in per_seed])) if window.fits(cfg.horizon) else None}
         if oracle is not None and abs(oracle) > 1e-9:
-            mean["agent_over_oracle"] = mean["agent_reward"] / oracle
+            mean["learner_over_oracle"] = mean["learner_reward"] / oracle
             mean["alld_over_oracle"] = alld / oracle
-        out["opponents"][spec] = {"oracle_reward": oracle, "oracle_coop": oracle_coop, "alld_reward": alld,
+        out["coplayers"][spec] = {"oracle_reward": oracle, "oracle_coop": oracle_coop, "alld_reward": alld,
                                   "per_seed": per_seed, "mean": mean}
     return out
 
 
 def summary_table(result: dict) -> str:
-    """A short human-readable table of a result of :func:`evaluate_run`."""
+    """A short human-readable table of a result of :func:`evaluate_run` (or of :func:`read_evaluation`)."""
     w = ROUNDS_40_60
-    lines = [f"{'opponent':>22} {'reward':>7} {'coop':>6} {'coop' + str(w.first) + '-' + str(w.last):>9} {'agent/oracle':>12} {'ALLD/oracle':>11}"]
-    for spec, r in result["opponents"].items():
+    lines = [f"{'co-player':>22} {'reward':>7} {'coop':>6} {'coop' + str(w.first) + '-' + str(w.last):>9} "
+             f"{'learner/oracle':>14} {'ALLD/oracle':>11}"]
+    for spec, r in result["coplayers"].items():
         m = r["mean"]
         f = lambda k: f"{m[k]:.3f}" if m.get(k) is not None else "-"
-        lines.append(f"{spec[:22]:>22} {m['agent_reward']:7.3f} {m['agent_coop']:6.3f} {f(w.key):>9} "
-                     f"{f('agent_over_oracle'):>12} {f('alld_over_oracle'):>11}")
+        lines.append(f"{spec[:22]:>22} {m['learner_reward']:7.3f} {m['learner_coop']:6.3f} {f(w.key):>9} "
+                     f"{f('learner_over_oracle'):>14} {f('alld_over_oracle'):>11}")
     return "\n".join(lines)
 
 
 def write_json(result: dict, path) -> None:
     Path(path).write_text(json.dumps(result) + "\n")
+
+
+#: Format 1 -> format 2: the keys that were renamed (at the top level, in each ``per_seed`` entry
+#: and in each ``mean``); everything else kept its name.
+FORMAT1_KEYS = {"opponents": "coplayers", "opponent_run": "coplayer_run",
+                "agent": "learner", "opponent": "coplayer", "agent_over_oracle": "learner_over_oracle",
+                "agent_reward": "learner_reward", "agent_coop": "learner_coop",
+                "opponent_reward": "coplayer_reward", "opponent_coop": "coplayer_coop"}
+
+
+def upgrade_format1(d: dict) -> dict:
+    """The format-1 reader: an evaluation written before ``"format"`` existed (every file under
+    ``results/`` committed before it; "agent"/"opponent" for learner/co-player), in the format-2
+    layout. Renames the keys of :data:`FORMAT1_KEYS` and adds ``"format"`` and
+    ``"coplayer_learner"`` (read from the co-player run's spec, ``run:OTHER#k``). Keys a file lacks
+    stay missing."""
+    ren = lambda m: {FORMAT1_KEYS.get(k, k): v for k, v in m.items()}
+    specs = list(d.get("opponents", ()))
+    out = {"format": FORMAT}
+    for k, v in ren(d).items():
+        if k == "coplayers":
+            v = {spec: {f: [ren(e) for e in x] if f == "per_seed" else ren(x) if f == "mean" else x for f, x in r.items()}
+                 for spec, r in v.items()}
+        out[k] = v
+        if k == "coplayer_run":  # format 1 kept the co-player's learner only in its spec, run:OTHER#k
+            out["coplayer_learner"] = (None if v is None else
+                                       int(specs[0].rsplit("#", 1)[1]) if len(specs) == 1 and "#" in specs[0] else 0)
+    return out
+
+
+def read_evaluation(path) -> dict:
+    """An evaluation file written by ``python -m ismarl evaluate --out`` (:func:`evaluate_run`), in
+    the format-2 layout of the module docstring: format-1 files are upgraded on read
+    (:func:`upgrade_format1`). The one reader of evaluation files; raises ``ValueError`` naming the
+    file for one that is not JSON, not an object, or of an unknown format."""
+    path = Path(path)
+    try:
+        d = json.loads(path.read_text())
+    except ValueError as e:
+        raise ValueError(f"{path} is not JSON ({e})") from e
+    if not isinstance(d, dict):
+        raise ValueError(f"{path} is not an evaluation written by `python -m ismarl evaluate` (a JSON {type(d).__name__})")
+    fmt = d.get("format")
+    if fmt is None:
+        return upgrade_format1(d)
+    if fmt != FORMAT:
+        raise ValueError(f"{path}: unknown evaluation format {fmt!r} (this version reads {FORMAT!r} and format 1)")
+    return d

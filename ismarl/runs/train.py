@@ -25,7 +25,7 @@ from ismarl.engines.seeds import seed_keys
 from ismarl.protocol import ROUNDS_40_60
 from ismarl.runs import checkpoint, metrics
 from ismarl.runs.evaluate import play_learner
-from ismarl.runs.layout import CONFIG, METRICS
+from ismarl.runs.layout import CONFIG, METRICS, resolve_reference
 from ismarl.runs.store import load_run, load_snapshots, source_seeds
 
 
@@ -59,8 +59,9 @@ def _load_params_per_seed(run_dir, seeds, learner: int | None = None, iteration:
     return src_cfg.network, p
 
 
-def initial_states(cfg: ExperimentConfig, seeds):
-    """Every seed's state before iteration 1: fresh, or with learners copied from ``init_from``."""
+def initial_states(cfg: ExperimentConfig, seeds, run_dir="run"):
+    """Every seed's state before iteration 1: fresh, or with learners copied from ``init_from``
+    (references resolved for a run in ``run_dir``: :func:`ismarl.runs.layout.resolve_reference`)."""
     states = state_template(cfg, seeds)
     if cfg.init_from and any(cfg.init_from):
         if len(cfg.init_from) != cfg.n_learners:
@@ -71,7 +72,7 @@ def initial_states(cfg: ExperimentConfig, seeds):
         for i, src in enumerate(cfg.init_from):
             if src is None:
                 continue
-            net, p = _load_params_per_seed(src, seeds, learner=0, iteration=cfg.init_iteration,
+            net, p = _load_params_per_seed(resolve_reference(src, run_dir), seeds, learner=0, iteration=cfg.init_iteration,
                                            source_of=lambda from_seeds, i=i: source_seeds(cfg, i, seeds, from_seeds))
             if (net.hidden, net.embed) != (cfg.network.hidden, cfg.network.embed) or (net.use_z and not cfg.network.use_z):
                 raise ValueError(f"init_from {src}: network {net} differs from this run's {cfg.network}")
@@ -86,12 +87,12 @@ def initial_states(cfg: ExperimentConfig, seeds):
     return states
 
 
-def load_frozen(cfg: ExperimentConfig, seeds):
+def load_frozen(cfg: ExperimentConfig, seeds, run_dir="run"):
     """The frozen co-players' networks and parameters: seed k plays the k-th seed of each frozen run
     (modulo its seed count), its learner 0."""
     nets, params = [], []
     for src in cfg.frozen:
-        net, p = _load_params_per_seed(src, seeds, learner=0)
+        net, p = _load_params_per_seed(resolve_reference(src, run_dir), seeds, learner=0)
         nets.append(net)
         params.append(p)
     return tuple(nets), tuple(params)
@@ -103,15 +104,15 @@ def _jsonable(x):
 
 
 def probe(cfg: ExperimentConfig, states, seeds, iteration: int) -> list[dict]:
-    """Behaviour of every seed's learner 0 against ``cfg.probes``: reward, cooperation, and
+    """Behaviour of every seed's learner 0 against ``cfg.run.probes``: reward, cooperation, and
     cooperation within :data:`ismarl.protocol.ROUNDS_40_60` (None for shorter episodes)."""
     window = ROUNDS_40_60
     lines = []
     for si, seed in enumerate(seeds):
         p = jax.tree_util.tree_map(lambda x: x[si, 0], states.params)
         res = {}
-        for j, spec in enumerate(cfg.probes):
-            traj, _ = play_learner(cfg, p, spec, cfg.probe_episodes, jax.random.fold_in(jax.random.PRNGKey(777), j))
+        for j, spec in enumerate(cfg.run.probes):
+            traj, _ = play_learner(cfg, p, spec, cfg.run.probe_episodes, jax.random.fold_in(jax.random.PRNGKey(777), j))
             c = 1.0 - np.asarray(traj.actions[0], np.float64)
             res[spec] = {"reward": round(float(np.asarray(traj.rewards[0]).mean()), 4), "coop": round(float(c.mean()), 4),
                          window.key: round(float(c[window.slice].mean()), 4) if window.fits(len(c)) else None}
@@ -150,7 +151,7 @@ def _check_finite_chunk(cfg: ExperimentConfig, states, chunk_metrics, first: int
     if bad:
         raise ValueError(f"training diverged in iterations {first + 1}..{last}: non-finite (NaN or infinite) {what} "
                          f"in {bad[0]}; nothing of these iterations was saved (the last checkpoint stays, --resume "
-                         f"continues it); train with a smaller a2c.learning_rate (now {cfg.a2c.learning_rate:g})")
+                         f"continues it); train with a smaller a2c.learning_rate (now {cfg.a2c.learning_rate.short()})")
 
 
 def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int | None = None,
@@ -172,11 +173,15 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
     states = None
     resuming = resume and checkpoint.exists(out)
     if resuming:
+        if "config_format" not in (checkpoint.read_sidecar(out).get("config") or {}):
+            raise checkpoint.CheckpointError(
+                f"the checkpoint in {out} was written by an earlier version of ismarl (config format 1): it can be "
+                "evaluated and can start other runs, but not be resumed; train into a new --out")
         states, meta = checkpoint.load(out, state_template(cfg, seeds), config_hash=cfg.hash(), seeds=seeds)
         start = int(meta["iteration"])
     else:
-        states = initial_states(cfg, seeds)
-    frozen_nets, frozen_params = load_frozen(cfg, seeds)
+        states = initial_states(cfg, seeds, out)
+    frozen_nets, frozen_params = load_frozen(cfg, seeds, out)
     engine = engine_for(cfg)
     engine.validate(cfg)  # the engine's own checks (e.g. who plays whom), before compiling or writing
     out.mkdir(parents=True, exist_ok=True)
@@ -185,7 +190,7 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
     elif metrics_path.exists():
         metrics_path.unlink()
     snapshots = {}
-    if cfg.snapshot_every:
+    if cfg.run.snapshot_every:
         if start and checkpoint.snapshot_iterations(out):
             snapshots = {i: p for i, p in checkpoint.load_snapshots(out).items() if i <= start}
         else:
@@ -195,7 +200,7 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
     run_keys = jnp.stack([seed_keys(s)[1] for s in seeds])
     chunk_fns = {}
     end = cfg.iterations if stop_at is None else min(cfg.iterations, stop_at)
-    probing = bool(cfg.probe_every) and ROUNDS_40_60.fits(cfg.horizon)
+    probing = bool(cfg.run.probe_every) and ROUNDS_40_60.fits(cfg.horizon)
     bar = tqdm(total=cfg.iterations, initial=start, desc=f"{cfg.name} x{len(seeds)} seeds", unit="it") if progress else None
     t0 = time.time()
     it = start
@@ -204,7 +209,7 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
             for ln in probe(cfg, states, seeds, 0):
                 mfile.write(json.dumps(ln) + "\n")
         while it < end:
-            n = min(cfg.chunk - it % cfg.chunk, end - it)
+            n = min(cfg.run.chunk - it % cfg.run.chunk, end - it)
             if n not in chunk_fns:
                 chunk_fns[n] = engine.make_chunk(cfg, n, frozen_nets)
             states, chunk_metrics = chunk_fns[n](states, run_keys, frozen_params)
@@ -218,24 +223,24 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
                                     for k, v in means.items() if isinstance(v, dict) and "reward" in v},
                         "learners": {k: _jsonable(v[si]) for k, v in means["learners"].items()}}
                 mfile.write(json.dumps(line) + "\n")
-            if probing and it % cfg.probe_every == 0:
+            if probing and it % cfg.run.probe_every == 0:
                 lines = probe(cfg, states, seeds, it)
                 for ln in lines:
                     mfile.write(json.dumps(ln) + "\n")
                 if bar is not None:
-                    tft = np.mean([ln["probe"]["tft"][ROUNDS_40_60.key] for ln in lines]) if "tft" in cfg.probes else float("nan")
-                    allc = np.mean([ln["probe"]["allc"]["coop"] for ln in lines]) if "allc" in cfg.probes else float("nan")
+                    tft = np.mean([ln["probe"]["tft"][ROUNDS_40_60.key] for ln in lines]) if "tft" in cfg.run.probes else float("nan")
+                    allc = np.mean([ln["probe"]["allc"]["coop"] for ln in lines]) if "allc" in cfg.run.probes else float("nan")
                     bar.set_postfix({f"tft {ROUNDS_40_60.label}": f"{tft:.2f}", "allc": f"{allc:.2f}"})
             mfile.flush()
-            if cfg.snapshot_every and (it % cfg.snapshot_every == 0 or it == cfg.iterations):
+            if cfg.run.snapshot_every and (it % cfg.run.snapshot_every == 0 or it == cfg.iterations):
                 snapshots[it] = states.params
                 checkpoint.save_snapshots(out, snapshots, config_hash=cfg.hash(), seeds=seeds)
-            if it % cfg.checkpoint_every == 0 or it == cfg.iterations:
+            if it % cfg.run.checkpoint_every == 0 or it == cfg.iterations:
                 checkpoint.save(out, states, config=cfg.to_dict(), config_hash=cfg.hash(), seeds=seeds, iteration=it)
             if bar is not None:
                 bar.update(n)
     if bar is not None:
         bar.close()
-    if it == end and it % cfg.checkpoint_every and it != cfg.iterations:
+    if it == end and it % cfg.run.checkpoint_every and it != cfg.iterations:
         checkpoint.save(out, states, config=cfg.to_dict(), config_hash=cfg.hash(), seeds=seeds, iteration=it)
     return states

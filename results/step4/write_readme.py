@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from ismarl.analysis.summary import (fresh_cooperation, held_by_starting_pair, held_count, learner_cooperation,
-                                     outcome_table, same_training, schedule_words)
+                                     outcome_table, same_training)
 from ismarl.experiments.warmup import warmup_best_responders
+from ismarl.runs.evaluate import read_evaluation
 from ismarl.runs.provenance import read_manifest
+from ismarl.runs.store import read_config
 
 GROUPS = json.loads((Path(__file__).resolve().parent.parent / "step4_search" / "groups.json").read_text())
 RUNS, SAME_PAIRS, PREVIOUS, PRESET_RUN, LARGE_BONUS = (GROUPS[k] for k in ("RUNS", "SAME_PAIRS", "PREVIOUS", "PRESET_RUN", "LARGE_BONUS"))
@@ -45,14 +47,9 @@ def _tabular(run: Path, learner: int = 1) -> list[float]:
 
 def _schedule(run: Path) -> str:
     """The training schedule of a run, in words, from its ``config.json``."""
-    c = _json(run / "config.json")["config"]
-    a = c["a2c"]
-    lr = schedule_words(a["learning_rate"], a.get("learning_rate_end"), a.get("lr_decay_iterations"),
-                      a.get("lr_decay_start", 0))
-    ent = schedule_words(a["entropy_coef"], a.get("entropy_coef_end"), a.get("entropy_decay_iterations"),
-                       a.get("entropy_decay_start", 0))
-    return (f"{c['iterations']} iterations of {c['batch_size']} episodes per learner, "
-            f"learning rate {lr}, entropy bonus {ent}")
+    c = read_config(run)
+    return (f"{c.iterations} iterations of {c.batch_size} episodes per learner, "
+            f"learning rate {c.a2c.learning_rate.words()}, entropy bonus {c.a2c.entropy_coef.words()}")
 
 
 
@@ -73,8 +70,8 @@ def step4_readme(root="results") -> str:
     cmds = "\n".join(f"| `results/{r}` | `{_command(R / r)}` |" for r in ["step1_opponent_id"] + runs)
     walls = {r: read_manifest(R / r)["wall_time_s"] / 60 for r in ["step1", "step1_opponent_id"] + runs}
     prev_walls = [read_manifest(S / r)["wall_time_s"] / 60 for r in PREVIOUS]
-    ev = _json(R / "step4/evaluate.json")["opponents"]
-    fixed = "\n".join(f"| {k} | " + " | ".join(f"{e['agent']['coop']:.2f} / {e['agent']['reward']:.2f}" for e in v["per_seed"])
+    ev = read_evaluation(R / "step4/evaluate.json")["coplayers"]
+    fixed = "\n".join(f"| {k} | " + " | ".join(f"{e['learner']['coop']:.2f} / {e['learner']['reward']:.2f}" for e in v["per_seed"])
                       + " |" for k, v in ev.items())
     held = {r: held_count(R / r) for r in runs}
     text = f"""# Step 4 (mixed pool) at `cpu` scale: the shipped runs
@@ -92,9 +89,9 @@ Evaluations (1000 fresh episodes per seed and co-player), in the run directories
 pool and of both ablations:
 
 ```bash
-python -m ismarl evaluate results/step4 --opponent-run results/step4 --opponent-learner 1 --episodes 1000 --out results/step4/evaluate_learners.json
-python -m ismarl evaluate results/step4 --opponents random,tft,allc,alld --episodes 1000 --out results/step4/evaluate.json
-python -m ismarl evaluate results/step4 --learner 1 --opponents random --episodes 1000 --out results/step4/evaluate_learner2.json   # mixed pool only
+python -m ismarl evaluate results/step4 --coplayer-run results/step4 --coplayer-learner 1 --episodes 1000 --out results/step4/evaluate_learners.json
+python -m ismarl evaluate results/step4 --coplayers random,tft,allc,alld --episodes 1000 --out results/step4/evaluate.json
+python -m ismarl evaluate results/step4 --learner 1 --coplayers random --episodes 1000 --out results/step4/evaluate_learner2.json   # mixed pool only
 ```
 
 (the same two commands for `step4_opponent_id` and `step4_no_tabular`).
@@ -243,7 +240,7 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
     kind = lambda pair: "stuck" if pair in stuck else ("both" if all(ok[a] for a in pair) else "one")
     count = {k: (sum(sum(h) for p, h in by_pair.items() if kind(p) == k), sum(len(h) for p, h in by_pair.items() if kind(p) == k))
              for k in ("both", "stuck", "one")}
-    tft = {e["seed"]: e["coop_rounds_40_60"] for e in _json(R / "step1/evaluate.json")["opponents"]["tft"]["per_seed"]}
+    tft = {e["seed"]: e["coop_rounds_40_60"] for e in read_evaluation(R / "step1/evaluate.json")["coplayers"]["tft"]["per_seed"]}
     bad = [a for a in ok if not ok[a]]
     shipped_ok = all(warmup_best_responders(R / "step1").values())
     w2b_ok = warmup_best_responders(S / "w2b")

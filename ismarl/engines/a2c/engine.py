@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from ismarl import games
 from ismarl.agents.coplayers import make_player, parse_spec, split_batch
 from ismarl.agents.match import play_match
 from ismarl.agents.network import init_params, sequence_outputs
@@ -132,14 +133,6 @@ def normalize_advantages(adv, segments, mode: str, per_segment: bool):
     return jnp.concatenate(parts, axis=1)
 
 
-def linear_schedule(start: float, end: float | None, steps: int, t, delay: int = 0):
-    """``start`` until iteration ``delay``, then linear to ``end`` over ``steps`` iterations."""
-    if end is None or steps <= 0:
-        return jnp.asarray(start, jnp.float32)
-    frac = jnp.clip((t - delay) / steps, 0.0, 1.0)
-    return jnp.asarray(start + (end - start) * frac, jnp.float32)
-
-
 def a2c_loss(params, net, a2c: A2CConfig, obs, actions, rewards, z, segments, entropy_coef):
     """A2C loss of one learner over its episodes (T, N); returns ``(loss, diagnostics)``."""
     logits, values = sequence_outputs(net, params, obs, z, a2c.scan_unroll)
@@ -160,11 +153,7 @@ def _global_norm(tree):
 
 
 def make_optimizer(a2c: A2CConfig):
-    lr = a2c.learning_rate
-    if a2c.learning_rate_end is not None and a2c.lr_decay_iterations > 0:
-        lr = optax.linear_schedule(a2c.learning_rate, a2c.learning_rate_end, a2c.lr_decay_iterations,
-                                   transition_begin=a2c.lr_decay_start)
-    return optax.chain(optax.clip_by_global_norm(a2c.max_grad_norm), optax.adam(lr, eps=a2c.adam_eps))
+    return optax.chain(optax.clip_by_global_norm(a2c.max_grad_norm), optax.adam(a2c.learning_rate.for_optax(), eps=a2c.adam_eps))
 
 
 def init_state(cfg: ExperimentConfig, seed: int, init_params_override=None) -> TrainState:
@@ -182,7 +171,7 @@ def init_state(cfg: ExperimentConfig, seed: int, init_params_override=None) -> T
 def make_iteration(cfg: ExperimentConfig, frozen_networks=()):
     """``iteration(state, run_key, frozen_params) -> (state, metrics)`` for one seed (pure)."""
     matches = build_matches(cfg)
-    env = make_params(horizon=cfg.horizon, dtype=jnp.float32)
+    env = make_params(games.get(cfg.game), horizon=cfg.horizon, dtype=jnp.float32)
     opt = make_optimizer(cfg.a2c)
     net, a2c = cfg.network, cfg.a2c
     coplayers = [parse_spec(m.coplayer) for m in matches]  # parsed once, before tracing
@@ -206,8 +195,7 @@ def make_iteration(cfg: ExperimentConfig, frozen_networks=()):
             coop = 1.0 - traj.actions.astype(jnp.float32)
             metrics[match.name] = {"reward": traj.rewards.mean(axis=(1, 2)), "coop": coop.mean(axis=(1, 2))}
 
-        ent_coef = linear_schedule(a2c.entropy_coef, a2c.entropy_coef_end, a2c.entropy_decay_iterations,
-                                   state.iteration, a2c.entropy_decay_start)
+        ent_coef = a2c.entropy_coef(state.iteration)
 
         def total_loss(params):
             total, diags = 0.0, []
