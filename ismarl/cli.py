@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import jax
+
 from ismarl.engines.experiment import apply_overrides
 from ismarl.experiments import reproduce as chain
 from ismarl.experiments.presets import ORDER, PAPER, get_config
@@ -139,6 +141,12 @@ def main(argv=None) -> int:
         if getattr(args, "debug", False):
             raise
         print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except jax.errors.JaxRuntimeError as exc:
+        if getattr(args, "debug", False) or "RESOURCE_EXHAUSTED" not in str(exc):
+            raise
+        print("error: out of memory: this run needs more memory than the device has; choose a smaller batch_size, "
+              "horizon, network or number of seeds (evaluate: fewer --episodes)", file=sys.stderr)
         return 1
 
 

@@ -1,5 +1,5 @@
-"""The experimental protocol's constants, each defined once: windows of rounds within an episode
-and the Step-1 criterion for an in-context best-responder.
+"""The experimental protocol's constants, each defined once: windows of rounds within an episode,
+the Step-1 criterion for an in-context best-responder, and the names of the matches in metrics.
 
 Probes during training, ``evaluate``, the summaries, the command-line help and the book all read
 these names, so a threshold or a window changes here and nowhere else. The thresholds of
@@ -13,10 +13,11 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class RoundWindow:
-    """Rounds ``first`` to ``last`` of an episode (1-based, both included)."""
+    """Rounds ``first`` to ``last`` of an episode (1-based, both included), with a name."""
 
     first: int
     last: int
+    name: str = ""
 
     @property
     def slice(self) -> slice:
@@ -40,7 +41,22 @@ class RoundWindow:
 
 #: Mid-episode: far from the opening, where an in-context learner is still probing its co-player,
 #: and from the end game, where defection pays whatever the co-player does.
-ROUNDS_40_60 = RoundWindow(40, 60)
+ROUNDS_40_60 = RoundWindow(40, 60, "mid-episode")
+
+#: Where in a 100-round episode a pair of learners falls short of cooperation: the opening, where
+#: each probes the other; the middle; the approach to the end; and the end game.
+EPISODE_PHASES = (RoundWindow(1, 10, "opening"), RoundWindow(11, 70, "middle"), RoundWindow(71, 90, "late"),
+                  RoundWindow(91, 100, "end game"))
+
+
+def match_name(learner: int, coplayer: str) -> str:
+    """The metric key of learner ``learner``'s games against ``coplayer`` (a co-player spec):
+    ``learner:0_vs_random``, ``learner:0_vs_learner:1``, ``learner:0_vs_frozen:0``."""
+    return f"learner:{learner}_vs_{coplayer}"
+
+
+#: The games of the two learners of a Step-3 or Step-4 run against each other.
+LEARNER_VS_LEARNER = match_name(0, "learner:1")
 
 
 @dataclasses.dataclass(frozen=True)

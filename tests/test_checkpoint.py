@@ -248,3 +248,10 @@ def test_divergence_stops_without_saving_the_bad_state(tmp_path, monkeypatch, ca
     store.load_run(run)  # the kept checkpoint is finite and loads
     with pytest.raises(ValueError, match=r"diverged in iterations 3\.\.4.*smaller a2c\.learning_rate"):
         main([*ARGS, "--out", str(run), "--resume", "--debug"])
+    # diverging before the first checkpoint leaves no run directory behind
+    fresh = tmp_path / "fresh"
+    capsys.readouterr()
+    assert main(["train", "step1", "--out", str(fresh), *TINY, "--set", "run.chunk=4", "--set", "run.checkpoint_every=4",
+                 "--set", "run.snapshot_every=4"]) == 1  # one chunk of four iterations: it blows up
+    err = capsys.readouterr().err
+    assert "diverged in iterations 1..4" in err and "no checkpoint yet" in err and not fresh.exists()

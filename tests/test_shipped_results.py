@@ -11,6 +11,7 @@ import pytest
 from conftest import RESULTS, ROOT, readme_script
 
 from ismarl.analysis.summary import fresh_cooperation, round_windows_table
+from ismarl.protocol import RoundWindow
 from ismarl.cli import main
 from ismarl.experiments.warmup import criterion_pairs, warmup_best_responders
 from ismarl.runs.evaluate import evaluate_run, read_evaluation
@@ -42,14 +43,14 @@ def test_criterion_pairs_on_the_five_seed_warm_up(capsys):
 
 def test_round_windows_table_reads_the_fresh_episodes():
     run = RESULTS / "step4_search" / "s4ent01_paperpool_cool_pairs2"
-    table = round_windows_table([run], windows=((0, 50), (50, 100)))
+    table = round_windows_table([run], windows=(RoundWindow(1, 50), RoundWindow(51, 100)))
     rows = table.splitlines()[2:]
     assert len(rows) == 5 and rows[3].startswith("| `s4ent01_paperpool_cool_pairs2` | 3 | 3 + 0 |")
     for row, e in zip(rows, fresh_cooperation(run)["learners"].values()):
         first, second, whole = (float(x) for x in row.split("|")[4:7])
         assert abs((first + second) / 2 - whole) <= 0.011 and abs(whole - e["both"]) <= 0.005
-    with pytest.raises(ValueError, match=r"episodes of 100 rounds, shorter than the window \(0, 200\)"):
-        round_windows_table([run], windows=((0, 200),))
+    with pytest.raises(ValueError, match=r"episodes of 100 rounds, shorter than the window rounds 1-200"):
+        round_windows_table([run], windows=(RoundWindow(1, 200),))
     with pytest.raises(FileNotFoundError, match=r"w5 has no evaluate_learners\.json"):
         round_windows_table([W5])
 

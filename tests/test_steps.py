@@ -228,7 +228,7 @@ def test_init_without_z_into_opponent_id_network(tmp_path):
                                                            init_from=(str(src), str(src)), init_seed_offset=(0, 1))
     states = initial_states(base, [0, 1])
     _, _, p, _ = load_run(src)
-    fresh = initial_states(base.replace(init_from=()), [0, 1])
+    fresh = initial_states(base.replace(init_from=(), init_seed_offset=()), [0, 1])
     for name, layer in p["params"].items():
         for a, b in zip(jax.tree_util.tree_leaves(states.params["params"][name]), jax.tree_util.tree_leaves(layer)):
             np.testing.assert_array_equal(np.asarray(a[1, 0]), np.asarray(b[1, 0]))  # seed 1, learner 0 <- src seed 1

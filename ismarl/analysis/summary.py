@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from ismarl.experiments.warmup import starting_pairs, warmup_best_responders
-from ismarl.protocol import ROUNDS_40_60
+from ismarl.protocol import EPISODE_PHASES, LEARNER_VS_LEARNER, ROUNDS_40_60, match_name
 from ismarl.runs.evaluate import read_evaluation
 from ismarl.runs.metrics import read_metrics
 from ismarl.runs.store import read_config
 
-LEARNER_MATCH = "learner:0_vs_learner:1"
+LEARNER_MATCH = LEARNER_VS_LEARNER
 
 
 def _series(rows, seed, match, quantity):
@@ -48,7 +48,7 @@ def learner_cooperation(run_dir, tail: float = 0.1, threshold: float = 0.8, rows
                  "held": float((both[-k:] >= threshold).mean()),
                  "rise": int(its[np.argmax(both >= 0.5)]) if (both >= 0.5).any() else None,
                  "final_reward": float(_series(rows, seed, match, "reward")[1][-k:].mean())}
-        for tab, suffix in (("learner:0_vs_random", ""), ("learner:1_vs_random", "_2")):
+        for tab, suffix in ((match_name(0, "random"), ""), (match_name(1, "random"), "_2")):
             if any(tab in d["matches"] for d in rows):
                 _, tc = _series(rows, seed, tab, "coop")
                 _, tr = _series(rows, seed, tab, "reward")
@@ -213,12 +213,12 @@ def starting_pairs_table(run_dirs, warmup_dir, threshold: float = 0.8) -> str:
     return "\n".join(lines)
 
 
-def round_windows_table(run_dirs, windows=((0, 10), (10, 70), (70, 90), (90, 100))) -> str:
+def round_windows_table(run_dirs, windows=EPISODE_PHASES) -> str:
     """A markdown table, one row per seed: learner-vs-learner cooperation (both learners, fresh
     episodes, ``evaluate_learners.json``) within windows of rounds of the episode, and over the
     whole episode; shows *where* in the episode a pair falls short (the opening, the middle, or
     the last rounds)."""
-    heads = " | ".join(f"rounds {a + 1}-{b}" for a, b in windows)
+    heads = " | ".join(w.label for w in windows)
     lines = [f"| run | seed | warm-up agents | {heads} | all |", "|---|---|---|" + "---|" * (len(windows) + 1)]
     for d in map(Path, run_dirs):
         ll = fresh_cooperation(d).get("learners")
@@ -229,8 +229,8 @@ def round_windows_table(run_dirs, windows=((0, 10), (10, 70), (70, 90), (90, 100
         pairs = starting_pairs(d)
         for k, (seed, e) in enumerate(ll.items()):
             c = e["curve"]
-            if windows[-1][1] > len(c):
-                raise ValueError(f"{d}: episodes of {len(c)} rounds, shorter than the window {windows[-1]}")
-            cells = " | ".join(f"{c[a:b].mean():.2f}" for a, b in windows)
+            if not windows[-1].fits(len(c)):
+                raise ValueError(f"{d}: episodes of {len(c)} rounds, shorter than the window {windows[-1].label}")
+            cells = " | ".join(f"{c[w.slice].mean():.2f}" for w in windows)
             lines.append(f"| `{d.name}` | {seed} | {' + '.join(map(str, pairs[k]))} | {cells} | {c.mean():.2f} |")
     return "\n".join(lines)

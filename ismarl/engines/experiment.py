@@ -147,6 +147,9 @@ class ExperimentConfig:
                 raise TypeError(f"init_seeds must be one list of seeds per learner, got {seeds!r}")
             for k in seeds:
                 check_int(k, "init_seeds", minimum=0)
+        if (self.init_iteration or self.init_seed_offset) and not any(self.init_from):
+            raise ValueError("init_iteration and init_seed_offset say where the init_from runs start this run's "
+                             "learners, but init_from is empty")
         if self.init_seeds and self.init_seed_offset:
             raise ValueError("give init_seeds or init_seed_offset, not both")
         if self.init_seeds and not any(self.init_from):

@@ -3,38 +3,7 @@
 The two sides of every game are the **learner** (a network of the run, ``--learner``) and its
 **co-player** (a tabular strategy, or a learner of ``--coplayer-run``).
 ``python -m ismarl evaluate RUN_DIR --coplayers tft,allc,random,0.9:0.8:0.1:0.7:0.2 --episodes 1000 --json``
-prints (or with ``--out FILE`` writes) one JSON object:
-
-.. code-block:: text
-
-    {
-      "format": "ismarl-evaluation/2",
-      "run": RUN_DIR, "iteration": int, "learner": int, "episodes": int, "horizon": T,
-      "seeds": [s0, s1, ...],                   # the run's seeds, in order
-      "coplayer_run": OTHER_RUN or null,        # --coplayer-run
-      "coplayer_learner": int or null,          # --coplayer-learner (null without --coplayer-run)
-      "coplayers": {
-        SPEC: {                                 # "tft", "random", "0.9:0.8:0.1:0.7:0.2", "run:OTHER[#k]"
-          "oracle_reward": float or null,       # best response's per-round reward (exact, mean over
-                                                #   the episodes' tabular co-players; null for networks)
-          "oracle_coop": float or null,         # the best response's cooperation rate against them (exact)
-          "alld_reward": float or null,         # always-defect's exact per-round reward against them
-          "per_seed": [                         # one entry per seed, same order as "seeds"
-            {"seed": s,
-             "learner":  {"reward": float, "coop": float,            # episode means
-                          "reward_curve": [T floats], "coop_curve": [T floats],  # per-round means
-                          "conditional_coop": [5 floats or null],  # P(C) after Start, CC, CD, DC, DD
-                          "visits": [5 floats]},                   #   and how often each came
-             "coplayer": {... same keys, for the co-player ...},
-             "coop_rounds_40_60": float,        # the learner's cooperation rate in rounds 40..60 (1-based)
-             "learner_over_oracle": float or null, "alld_over_oracle": float or null,
-             "normalized_gain": float or null}  # (learner - ALLD) / (oracle - ALLD)
-          ],
-          "mean": {"learner_reward", "learner_coop", "coplayer_reward", "coplayer_coop",
-                   "coop_rounds_40_60", "learner_over_oracle", "alld_over_oracle"}
-        }, ...
-      }
-    }
+prints (or with ``--out FILE`` writes) one JSON object laid out as :data:`JSON_LAYOUT`.
 
 Rewards are per round in the game's original scale; ``coop`` is the fraction of rounds played C.
 Seed ``i`` of the run plays seed ``i`` of ``--coplayer-run`` (modulo its number of seeds), its
@@ -65,8 +34,39 @@ from ismarl.protocol import ROUNDS_40_60
 from ismarl.runs.store import load_run
 from ismarl.sim.core import make_params
 
-#: The JSON layout of :func:`evaluate_run`, shown by ``python -m ismarl evaluate --help``.
-JSON_LAYOUT = __doc__.split("one JSON object:", 1)[1]
+#: The JSON layout of :func:`evaluate_run` (shown by ``python -m ismarl evaluate --help``); the
+#: window's key and rounds come from :data:`ismarl.protocol.ROUNDS_40_60`.
+JSON_LAYOUT = """
+
+    {
+      "format": "ismarl-evaluation/2",
+      "run": RUN_DIR, "iteration": int, "learner": int, "episodes": int, "horizon": T,
+      "seeds": [s0, s1, ...],                   # the run's seeds, in order
+      "coplayer_run": OTHER_RUN or null,        # --coplayer-run
+      "coplayer_learner": int or null,          # --coplayer-learner (null without --coplayer-run)
+      "coplayers": {
+        SPEC: {                                 # "tft", "random", "0.9:0.8:0.1:0.7:0.2", "run:OTHER[#k]"
+          "oracle_reward": float or null,       # best response's per-round reward (exact, mean over
+                                                #   the episodes' tabular co-players; null for networks)
+          "oracle_coop": float or null,         # the best response's cooperation rate against them (exact)
+          "alld_reward": float or null,         # always-defect's exact per-round reward against them
+          "per_seed": [                         # one entry per seed, same order as "seeds"
+            {"seed": s,
+             "learner":  {"reward": float, "coop": float,            # episode means
+                          "reward_curve": [T floats], "coop_curve": [T floats],  # per-round means
+                          "conditional_coop": [5 floats or null],  # P(C) after Start, CC, CD, DC, DD
+                          "visits": [5 floats]},                   #   and how often each came
+             "coplayer": {... same keys, for the co-player ...},
+             "{window_key}": float,        # the learner's cooperation rate in {window_label} (1-based)
+             "learner_over_oracle": float or null, "alld_over_oracle": float or null,
+             "normalized_gain": float or null}  # (learner - ALLD) / (oracle - ALLD)
+          ],
+          "mean": {"learner_reward", "learner_coop", "coplayer_reward", "coplayer_coop",
+                   "{window_key}", "learner_over_oracle", "alld_over_oracle"}
+        }, ...
+      }
+    }
+""".replace("{window_key}", ROUNDS_40_60.key).replace("{window_label}", ROUNDS_40_60.label)
 
 #: What an evaluation file of the layout above names in ``"format"``; files without it are format 1.
 FORMAT = "ismarl-evaluation/2"

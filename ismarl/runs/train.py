@@ -10,6 +10,7 @@ uninterrupted run on the same machine.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -137,7 +138,8 @@ def check_seeds(seeds) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def _check_finite_chunk(cfg: ExperimentConfig, states, chunk_metrics, first: int, last: int) -> None:
+def _check_finite_chunk(cfg: ExperimentConfig, states, chunk_metrics, first: int, last: int,
+                        has_checkpoint: bool) -> None:
     """Stop when training diverged in iterations ``first+1..last``: the parameters or the chunk's
     losses are NaN or infinite. Raised before anything of the chunk is saved, so the last
     checkpoint (a finite state) stays."""
@@ -149,9 +151,11 @@ def _check_finite_chunk(cfg: ExperimentConfig, states, chunk_metrics, first: int
                if np.issubdtype(np.asarray(x).dtype, np.floating) and not np.all(np.isfinite(np.asarray(x)))]
         what = "losses/metrics"
     if bad:
+        kept = ("the last checkpoint stays, --resume continues it" if has_checkpoint
+                else "there was no checkpoint yet, so the run directory is not kept")
         raise ValueError(f"training diverged in iterations {first + 1}..{last}: non-finite (NaN or infinite) {what} "
-                         f"in {bad[0]}; nothing of these iterations was saved (the last checkpoint stays, --resume "
-                         f"continues it); train with a smaller a2c.learning_rate (now {cfg.a2c.learning_rate.short()})")
+                         f"in {bad[0]}; nothing of these iterations was saved ({kept}); train with a smaller "
+                         f"a2c.learning_rate (now {cfg.a2c.learning_rate.short()})")
 
 
 def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int | None = None,
@@ -184,63 +188,69 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
     frozen_nets, frozen_params = load_frozen(cfg, seeds, out)
     engine = engine_for(cfg)
     engine.validate(cfg)  # the engine's own checks (e.g. who plays whom), before compiling or writing
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    if resuming:
-        metrics.keep_until(out, start)  # lines written after the checkpoint come again
-    elif metrics_path.exists():
-        metrics_path.unlink()
-    snapshots = {}
-    if cfg.run.snapshot_every:
-        if start and checkpoint.snapshot_iterations(out):
-            snapshots = {i: p for i, p in checkpoint.load_snapshots(out).items() if i <= start}
-        else:
-            snapshots = {0: states.params}
-    (out / CONFIG).write_text(json.dumps({"config": cfg.to_dict(), "config_hash": cfg.hash(), "seeds": seeds}, indent=1) + "\n")
+    try:
+        if resuming:
+            metrics.keep_until(out, start)  # lines written after the checkpoint come again
+        elif metrics_path.exists():
+            metrics_path.unlink()
+        snapshots = {}
+        if cfg.run.snapshot_every:
+            if start and checkpoint.snapshot_iterations(out):
+                snapshots = {i: p for i, p in checkpoint.load_snapshots(out).items() if i <= start}
+            else:
+                snapshots = {0: states.params}
+        (out / CONFIG).write_text(json.dumps({"config": cfg.to_dict(), "config_hash": cfg.hash(), "seeds": seeds}, indent=1) + "\n")
 
-    run_keys = jnp.stack([seed_keys(s)[1] for s in seeds])
-    chunk_fns = {}
-    end = cfg.iterations if stop_at is None else min(cfg.iterations, stop_at)
-    probing = bool(cfg.run.probe_every) and ROUNDS_40_60.fits(cfg.horizon)
-    bar = tqdm(total=cfg.iterations, initial=start, desc=f"{cfg.name} x{len(seeds)} seeds", unit="it") if progress else None
-    t0 = time.time()
-    it = start
-    with open(metrics_path, "a") as mfile:
-        if start == 0 and probing:
-            for ln in probe(cfg, states, seeds, 0):
-                mfile.write(json.dumps(ln) + "\n")
-        while it < end:
-            n = min(cfg.run.chunk - it % cfg.run.chunk, end - it)
-            if n not in chunk_fns:
-                chunk_fns[n] = engine.make_chunk(cfg, n, frozen_nets)
-            states, chunk_metrics = chunk_fns[n](states, run_keys, frozen_params)
-            _check_finite_chunk(cfg, states, chunk_metrics, it, it + n)
-            it += n
-            means = jax.tree_util.tree_map(lambda x: np.asarray(x).mean(axis=1), chunk_metrics)  # over the chunk
-            for si, seed in enumerate(seeds):
-                line = {"kind": "train", "iteration": it, "seed": seed, "wall_s": round(time.time() - t0, 2),
-                        "entropy_coef": _jsonable(means["entropy_coef"][si]),
-                        "matches": {k: {"reward": _jsonable(v["reward"][si]), "coop": _jsonable(v["coop"][si])}
-                                    for k, v in means.items() if isinstance(v, dict) and "reward" in v},
-                        "learners": {k: _jsonable(v[si]) for k, v in means["learners"].items()}}
-                mfile.write(json.dumps(line) + "\n")
-            if probing and it % cfg.run.probe_every == 0:
-                lines = probe(cfg, states, seeds, it)
-                for ln in lines:
+        run_keys = jnp.stack([seed_keys(s)[1] for s in seeds])
+        chunk_fns = {}
+        end = cfg.iterations if stop_at is None else min(cfg.iterations, stop_at)
+        probing = bool(cfg.run.probe_every) and ROUNDS_40_60.fits(cfg.horizon)
+        bar = tqdm(total=cfg.iterations, initial=start, desc=f"{cfg.name} x{len(seeds)} seeds", unit="it") if progress else None
+        t0 = time.time()
+        it = start
+        with open(metrics_path, "a") as mfile:
+            if start == 0 and probing:
+                for ln in probe(cfg, states, seeds, 0):
                     mfile.write(json.dumps(ln) + "\n")
+            while it < end:
+                n = min(cfg.run.chunk - it % cfg.run.chunk, end - it)
+                if n not in chunk_fns:
+                    chunk_fns[n] = engine.make_chunk(cfg, n, frozen_nets)
+                states, chunk_metrics = chunk_fns[n](states, run_keys, frozen_params)
+                _check_finite_chunk(cfg, states, chunk_metrics, it, it + n, checkpoint.exists(out))
+                it += n
+                means = jax.tree_util.tree_map(lambda x: np.asarray(x).mean(axis=1), chunk_metrics)  # over the chunk
+                for si, seed in enumerate(seeds):
+                    line = {"kind": "train", "iteration": it, "seed": seed, "wall_s": round(time.time() - t0, 2),
+                            **{k: _jsonable(v[si]) for k, v in means.scalars.items()},
+                            "matches": {k: {"reward": _jsonable(m.reward[si]), "coop": _jsonable(m.coop[si])}
+                                        for k, m in means.matches.items()},
+                            "learners": {k: _jsonable(v[si]) for k, v in means.learners.items()}}
+                    mfile.write(json.dumps(line) + "\n")
+                if probing and it % cfg.run.probe_every == 0:
+                    lines = probe(cfg, states, seeds, it)
+                    for ln in lines:
+                        mfile.write(json.dumps(ln) + "\n")
+                    if bar is not None:
+                        tft = np.mean([ln["probe"]["tft"][ROUNDS_40_60.key] for ln in lines]) if "tft" in cfg.run.probes else float("nan")
+                        allc = np.mean([ln["probe"]["allc"]["coop"] for ln in lines]) if "allc" in cfg.run.probes else float("nan")
+                        bar.set_postfix({f"tft {ROUNDS_40_60.label}": f"{tft:.2f}", "allc": f"{allc:.2f}"})
+                mfile.flush()
+                if cfg.run.snapshot_every and (it % cfg.run.snapshot_every == 0 or it == cfg.iterations):
+                    snapshots[it] = states.params
+                    checkpoint.save_snapshots(out, snapshots, config_hash=cfg.hash(), seeds=seeds)
+                if it % cfg.run.checkpoint_every == 0 or it == cfg.iterations:
+                    checkpoint.save(out, states, config=cfg.to_dict(), config_hash=cfg.hash(), seeds=seeds, iteration=it)
                 if bar is not None:
-                    tft = np.mean([ln["probe"]["tft"][ROUNDS_40_60.key] for ln in lines]) if "tft" in cfg.run.probes else float("nan")
-                    allc = np.mean([ln["probe"]["allc"]["coop"] for ln in lines]) if "allc" in cfg.run.probes else float("nan")
-                    bar.set_postfix({f"tft {ROUNDS_40_60.label}": f"{tft:.2f}", "allc": f"{allc:.2f}"})
-            mfile.flush()
-            if cfg.run.snapshot_every and (it % cfg.run.snapshot_every == 0 or it == cfg.iterations):
-                snapshots[it] = states.params
-                checkpoint.save_snapshots(out, snapshots, config_hash=cfg.hash(), seeds=seeds)
-            if it % cfg.run.checkpoint_every == 0 or it == cfg.iterations:
-                checkpoint.save(out, states, config=cfg.to_dict(), config_hash=cfg.hash(), seeds=seeds, iteration=it)
-            if bar is not None:
-                bar.update(n)
-    if bar is not None:
-        bar.close()
-    if it == end and it % cfg.run.checkpoint_every and it != cfg.iterations:
-        checkpoint.save(out, states, config=cfg.to_dict(), config_hash=cfg.hash(), seeds=seeds, iteration=it)
+                    bar.update(n)
+        if bar is not None:
+            bar.close()
+        if it == end and it % cfg.run.checkpoint_every and it != cfg.iterations:
+            checkpoint.save(out, states, config=cfg.to_dict(), config_hash=cfg.hash(), seeds=seeds, iteration=it)
+    except BaseException:
+        if created and not checkpoint.exists(out):  # nothing to resume: leave nothing behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     return states

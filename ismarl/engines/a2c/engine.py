@@ -35,7 +35,9 @@ from ismarl.agents.network import init_params, sequence_outputs
 from ismarl.agents.players import network_player
 from ismarl.engines.a2c.config import A2CConfig
 from ismarl.engines.experiment import ExperimentConfig
+from ismarl.engines.metrics import IterationMetrics, MatchMetrics
 from ismarl.engines.seeds import seed_keys
+from ismarl.protocol import match_name
 from ismarl.sim.core import make_params
 
 
@@ -57,6 +59,14 @@ class LearnerBatch(NamedTuple):
     match: int
 
 
+class LossTerms(NamedTuple):
+    """The parts of one learner's A2C loss (its diagnostics)."""
+
+    policy_loss: jnp.ndarray
+    value_loss: jnp.ndarray
+    entropy: jnp.ndarray
+
+
 @dataclasses.dataclass(frozen=True)
 class Match:
     """Side A (always a learner) against side B (any co-player) for ``episodes`` episodes."""
@@ -67,7 +77,7 @@ class Match:
 
     @property
     def name(self) -> str:
-        return f"learner:{self.learner}_vs_{self.coplayer}"
+        return match_name(self.learner, self.coplayer)
 
 
 def build_matches(cfg: ExperimentConfig) -> tuple[Match, ...]:
@@ -145,7 +155,7 @@ def a2c_loss(params, net, a2c: A2CConfig, obs, actions, rewards, z, segments, en
     value_loss = jnp.mean((jax.lax.stop_gradient(targets) - values) ** 2)
     entropy = -jnp.mean(jnp.sum(jnp.exp(logp) * logp, axis=-1))
     loss = policy_loss + a2c.value_coef * value_loss - entropy_coef * entropy
-    return loss, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy}
+    return loss, LossTerms(policy_loss=policy_loss, value_loss=value_loss, entropy=entropy)
 
 
 def _global_norm(tree):
@@ -180,7 +190,7 @@ def make_iteration(cfg: ExperimentConfig, frozen_networks=()):
         key = jax.random.fold_in(run_key, state.iteration)
         keys = jax.random.split(key, 2 * len(matches))
         data: list[list[LearnerBatch]] = [[] for _ in range(cfg.n_learners)]
-        metrics = {}
+        match_metrics = {}
         for m, (match, co) in enumerate(zip(matches, coplayers)):
             side_b, z_b = make_player(co, keys[2 * m], match.episodes, learners=state.params, frozen=frozen_params,
                                       network=net, frozen_networks=frozen_networks)
@@ -193,7 +203,7 @@ def make_iteration(cfg: ExperimentConfig, frozen_networks=()):
             if co.kind == "learner":  # the co-learner trains on its side too (it sees zeros as z)
                 data[co.index].append(LearnerBatch(traj.obs[1], traj.actions[1], traj.rewards[1], jnp.zeros_like(z_b), m))
             coop = 1.0 - traj.actions.astype(jnp.float32)
-            metrics[match.name] = {"reward": traj.rewards.mean(axis=(1, 2)), "coop": coop.mean(axis=(1, 2))}
+            match_metrics[match.name] = MatchMetrics(reward=traj.rewards.mean(axis=(1, 2)), coop=coop.mean(axis=(1, 2)))
 
         ent_coef = a2c.entropy_coef(state.iteration)
 
@@ -201,7 +211,7 @@ def make_iteration(cfg: ExperimentConfig, frozen_networks=()):
             total, diags = 0.0, []
             for i in range(cfg.n_learners):
                 if not data[i]:
-                    diags.append({"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0})
+                    diags.append(LossTerms(0.0, 0.0, 0.0))
                     continue
                 obs = jnp.concatenate([d.obs for d in data[i]], axis=1)
                 actions = jnp.concatenate([d.actions for d in data[i]], axis=1)
@@ -221,12 +231,12 @@ def make_iteration(cfg: ExperimentConfig, frozen_networks=()):
         grad_norm = jax.vmap(_global_norm)(grads)
         updates, opt_state = jax.vmap(opt.update)(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics["learners"] = {
-            "entropy": jnp.stack([jnp.asarray(d["entropy"], jnp.float32) for d in diags]),
-            "value_loss": jnp.stack([jnp.asarray(d["value_loss"], jnp.float32) for d in diags]),
+        learners = {
+            "entropy": jnp.stack([jnp.asarray(d.entropy, jnp.float32) for d in diags]),
+            "value_loss": jnp.stack([jnp.asarray(d.value_loss, jnp.float32) for d in diags]),
             "grad_norm": grad_norm,
         }
-        metrics["entropy_coef"] = ent_coef
+        metrics = IterationMetrics(matches=match_metrics, learners=learners, scalars={"entropy_coef": ent_coef})
         return TrainState(params=params, opt_state=opt_state, iteration=state.iteration + 1), metrics
 
     return iteration
