@@ -40,11 +40,12 @@ from ismarl.inference import coplayer_predictions, log_loss
 
 __all__ = [
     "WorldModelConfig", "WorldModel", "Tokens", "Predictions", "LossParts", "episode_tokens",
-    "token_actions", "check_tokens", "model_outputs", "loss", "coplayer_cooperation",
+    "token_actions", "check_tokens", "check_model", "TOKEN_KINDS", "step_token", "head_outputs", "model_outputs", "loss", "coplayer_cooperation",
     "inference_gap", "make_optimizer", "fit_step", "fit",
 ]
 
 N_ACTIONS = 2
+TOKEN_KINDS = ("obs", "reward", "action")  # the three kinds of token, in their order within a round
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,7 +196,9 @@ def check_tokens(tokens) -> Tokens:
                   jnp.asarray(tokens.actions, jnp.int32))
 
 
-def _check_model(config, params):
+def check_model(config, params):
+    """A clear error unless ``config`` is a :class:`WorldModelConfig` and ``params`` a parameter
+    dict of its sizes (from :meth:`WorldModelConfig.init` or :func:`fit`)."""
     if not isinstance(config, WorldModelConfig):
         raise TypeError(f"config must be a WorldModelConfig, got {type(config).__name__}")
     try:
@@ -254,6 +257,30 @@ def _heads(params, h_obs, h_rew, h_act):
     return dense("obs_head", h_obs), dense("reward_head", h_rew)[..., 0], dense("action_head", h_act)
 
 
+def step_token(params, h, kind: str, value, rows=None):
+    """The GRU state after consuming one token of ``kind`` (``"obs"``, ``"reward"`` or
+    ``"action"``) with ``value`` (...) from state ``h`` (..., H): an observation index, a reward or
+    an action. Pure and traceable (no checks on the values); ``rows`` may pass precomputed
+    input-side rows (``_input_rows(params)``) to save recomputing them inside a loop."""
+    obs_table, act_table, slope, offset = _input_rows(params) if rows is None else rows
+    if kind == "obs":
+        gx = obs_table[value]
+    elif kind == "reward":
+        gx = jnp.asarray(value)[..., None] * slope + offset
+    elif kind == "action":
+        gx = act_table[value]
+    else:
+        raise ValueError(f"kind must be one of {TOKEN_KINDS}, got {kind!r}")
+    return gru_cell(params, gx, h)
+
+
+def head_outputs(params, h):
+    """``(obs_logits (..., 5), reward_mean (...), action_logits (..., 2))`` read from GRU states
+    ``h`` (..., H), as :func:`model_outputs` reads them before each token (which head applies
+    depends on the kind of the next token)."""
+    return _heads(params, h, h, h)
+
+
 @functools.partial(jax.jit, static_argnames=("config",))
 def _outputs(config: WorldModelConfig, params, tokens: Tokens) -> Predictions:
     obs, rew, act = tokens
@@ -277,7 +304,7 @@ def _outputs(config: WorldModelConfig, params, tokens: Tokens) -> Predictions:
 
 def model_outputs(config: WorldModelConfig, params, tokens: Tokens) -> Predictions:
     """The heads read before every token of ``tokens`` (one ``lax.scan`` over the 3T + 2 tokens)."""
-    _check_model(config, params)
+    check_model(config, params)
     return _outputs(config, params, check_tokens(tokens))
 
 
@@ -294,7 +321,7 @@ def loss(config: WorldModelConfig, params, tokens: Tokens):
     """``(total, LossParts)``: cross-entropy of each o_t, squared error of each r_t (a Gaussian of
     fixed variance) and cross-entropy of each a_t, each averaged over its tokens and the episodes;
     the total is their sum (SPEC §4: the λ weights are not given, so 1)."""
-    _check_model(config, params)
+    check_model(config, params)
     return _loss(config, params, check_tokens(tokens))
 
 
@@ -312,7 +339,7 @@ def coplayer_cooperation(config: WorldModelConfig, params, tokens: Tokens) -> jn
 
     Read from the observation head before o_{t+1}, restricted to the two outcomes consistent with
     the learner's own a_t and renormalized."""
-    _check_model(config, params)
+    check_model(config, params)
     return _coplayer_cooperation(config, params, check_tokens(tokens))
 
 
@@ -367,7 +394,7 @@ def fit(config: WorldModelConfig, params, tokens: Tokens, steps: int, batch: int
     """``steps`` AdamW steps (:func:`make_optimizer`, fresh state) on minibatches of ``batch``
     episodes drawn without replacement from ``tokens`` with ``key``. Returns ``(params, losses)``,
     ``losses`` a list of :class:`LossParts` of floats, one per step."""
-    _check_model(config, params)
+    check_model(config, params)
     tokens = check_tokens(tokens)
     steps = check_int(steps, "steps", minimum=0)
     batch = check_positive_int(batch, "batch")

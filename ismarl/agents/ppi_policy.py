@@ -1,0 +1,250 @@
+"""The improved policy of Predictive Policy Improvement (PPI, SPEC §4):
+``π(a | x) ∝ p_φ(a | x) · exp(β · Q̂(x, a))``, with ``Q̂`` from Monte Carlo rollouts inside the
+sequence model of :mod:`ismarl.agents.world_model`. Only the decision at one history; the phase
+loop (fit, collect with π, refit) belongs to an engine.
+
+A history ``x`` up to the current round ``t`` is the token prefix ``(o_0, r_0, a_0, …, o_t, r_t)``;
+:func:`model_state_after` gives the GRU state after it, just before the action token ``a_t``, where
+the action head reads the prior ``p_φ(a_t | x)``.
+
+:func:`rollout_q` estimates ``Q̂(x, a)``: append ``a_t = a``, then for each of up to ``horizon``
+rounds (cut off at the episode's end, ``rounds_left`` rounds including the current one) draw the
+co-player's move from the observation head restricted to the two outcomes consistent with the own
+action just taken (as :func:`ismarl.agents.world_model.coplayer_cooperation` reads it), feed that
+outcome and its reward, and draw the agent's own next action from the action head ``p_φ``. The
+reward is the game's exact payoff for the sampled outcome rather than a sample of the reward head:
+in the IPD the reward is a function of the outcome, so sampling it would only add noise. The
+returns are summed over the rounds (SPEC's reading) and also given per round (the sum divided by
+the number of rounds rolled out; SPEC §11: the two readings only rescale β by H).
+
+Every random draw is an inverse-CDF comparison with a uniform number, and the two candidate actions'
+rollouts share the same uniforms (**common random numbers**, SPEC §11: without them the noise of
+``Q̂(C) − Q̂(D)`` swamps the advantage). :func:`rollout_q` with one key and either action gives
+exactly the rollouts :func:`improved_policy` uses for that action with the same key.
+
+The rounds are one ``lax.scan``; the rollouts, the two candidate actions and the batch of
+histories are leading axes of the same arrays (three GRU steps per round for all of them at once).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ismarl._validate import check_int, check_positive_int, check_real, is_concrete
+from ismarl.agents import world_model as wm
+from ismarl.conventions import CC, COOPERATE, DEFECT, START
+from ismarl.games import BimatrixGame, MatrixGame, to_bimatrix_array
+
+__all__ = ["Q_MODES", "own_payoffs", "model_state_after", "rollout_q", "improved_policy"]
+
+Q_MODES = ("sum", "mean")  # summed returns over the rolled-out rounds, or their per-round mean
+
+
+# -- input checks ---------------------------------------------------------------------------------
+def own_payoffs(payoffs) -> jnp.ndarray:
+    """The learner's payoff table ``(2, 2)`` indexed ``[own action, co-player action]``, from a game
+    (:mod:`ismarl.games`; its row player's payoffs) or from such a table itself."""
+    if isinstance(payoffs, (MatrixGame, BimatrixGame)):
+        table = np.asarray(to_bimatrix_array(payoffs)[..., 0], dtype=float)
+    else:
+        if np.shape(payoffs) != (2, 2):
+            raise ValueError("payoffs must be a game or the learner's (2, 2) payoff table "
+                             f"[own action, co-player action], got shape {np.shape(payoffs)}")
+        table = payoffs
+        if is_concrete(table):
+            arr = np.asarray(table)
+            if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
+                raise ValueError("payoffs must hold finite real numbers")
+    return jnp.asarray(table, jnp.result_type(float))
+
+
+def _check_prefix(tokens) -> wm.Tokens:
+    if not isinstance(tokens, wm.Tokens):
+        raise TypeError(f"tokens_prefix must be a Tokens (from episode_tokens), got {type(tokens).__name__}")
+    a_shape = np.shape(tokens.actions)
+    if len(a_shape) != 2:
+        raise ValueError(f"tokens_prefix.actions must have shape (B, t) with t >= 0, got shape {a_shape}")
+    if a_shape[1] >= 1:
+        return wm.check_tokens(tokens)
+    n = a_shape[0]  # the first round: only o_0 = Start and r_0 = 0
+    for name, x in (("obs", tokens.obs), ("rewards", tokens.rewards)):
+        if np.shape(x) != (n, 1):
+            raise ValueError(f"tokens_prefix.{name} must have shape {(n, 1)} (one more than tokens_prefix.actions "
+                             f"{a_shape}), got shape {np.shape(x)}")
+    if is_concrete(tokens.obs) and np.any(np.asarray(tokens.obs) != START):
+        raise ValueError(f"tokens_prefix.obs[:, 0] must be Start ({START})")
+    if is_concrete(tokens.rewards) and np.any(np.asarray(tokens.rewards) != 0):
+        raise ValueError("tokens_prefix.rewards[:, 0] must be 0 (no reward before round 1)")
+    return wm.Tokens(jnp.asarray(tokens.obs, jnp.int32), jnp.asarray(tokens.rewards, jnp.result_type(float)),
+                     jnp.asarray(tokens.actions, jnp.int32))
+
+
+def _check_state(config, h) -> jnp.ndarray:
+    shape = np.shape(h)
+    if len(shape) != 2 or shape[1] != config.hidden:
+        raise ValueError(f"h must have shape (B, {config.hidden}) (GRU states from model_state_after), "
+                         f"got shape {shape}")
+    if is_concrete(h) and not np.all(np.isfinite(np.asarray(h))):
+        raise ValueError("h contains NaN or infinite values")
+    return jnp.asarray(h, jnp.result_type(float))
+
+
+def _check_per_history_int(value, name: str, n: int, minimum: int, values: tuple | None = None):
+    """A scalar or (B,) integer array as a (B,) int32 array, each entry >= ``minimum`` (or in ``values``)."""
+    if np.ndim(value) == 0 and not hasattr(value, "dtype"):
+        value = check_int(value, name, minimum=minimum)
+    shape = np.shape(value)
+    if shape not in ((), (n,)):
+        raise ValueError(f"{name} must be a scalar or have shape ({n},) (one per history), got shape {shape}")
+    dtype = np.dtype(value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype)
+    if not np.issubdtype(dtype, np.integer):
+        raise TypeError(f"{name} must be an integer or an integer array, got dtype {dtype}")
+    if is_concrete(value):
+        arr = np.asarray(value)
+        if values is not None and not np.all(np.isin(arr, values)):
+            raise ValueError(f"{name} must hold only {' or '.join(map(str, values))}, got {np.unique(arr)[:5].tolist()}")
+        if np.any(arr < minimum):
+            raise ValueError(f"{name} must be >= {minimum}, got {arr.min()}")
+    return jnp.broadcast_to(jnp.asarray(value, jnp.int32), (n,))
+
+
+def _check_rollout_args(config, params, h, key, horizon, rounds_left, k, payoffs):
+    wm.check_model(config, params)
+    h = _check_state(config, h)
+    horizon = check_positive_int(horizon, "horizon")
+    k = check_positive_int(k, "k")
+    rounds_left = _check_per_history_int(rounds_left, "rounds_left", h.shape[0], minimum=1)
+    if not (isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jnp.integer) and key.shape == (2,)) and not (
+            isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ()):
+        raise TypeError(f"key must be a single JAX PRNG key (jax.random.PRNGKey or jax.random.key), got {key!r}")
+    return h, horizon, k, rounds_left, own_payoffs(payoffs)
+
+
+# -- the model's state at a history ---------------------------------------------------------------
+@jax.jit
+def _state_after(params, tokens):
+    obs, rew, act = tokens
+    rows = wm._input_rows(params)
+    hidden = params["params"]["hidden_gates"]["kernel"].shape[0]
+
+    def body(h, x):
+        o, r, a = x
+        h = wm.step_token(params, h, "obs", o, rows)
+        h = wm.step_token(params, h, "reward", r, rows)
+        return wm.step_token(params, h, "action", a, rows), None
+
+    h0 = jnp.zeros((obs.shape[0], hidden), rew.dtype)
+    h, _ = jax.lax.scan(body, h0, (obs[:, :-1].T, rew[:, :-1].T, act.T))
+    h = wm.step_token(params, h, "obs", obs[:, -1], rows)
+    return wm.step_token(params, h, "reward", rew[:, -1], rows)
+
+
+def model_state_after(config: wm.WorldModelConfig, params, tokens_prefix: wm.Tokens) -> jnp.ndarray:
+    """The GRU state (B, H) after a batch of histories up to and including the current round's
+    reward token: ``tokens_prefix`` has ``obs`` and ``rewards`` (B, t+1) and ``actions`` (B, t),
+    ``t >= 0`` rounds played (``t = 0``: only o_0 = Start and r_0 = 0). The action head read from
+    this state is the prior ``p_φ(a_t | x)`` (:func:`ismarl.agents.world_model.head_outputs`), the
+    same as :func:`ismarl.agents.world_model.model_outputs` gives before ``a_t`` on a longer episode."""
+    wm.check_model(config, params)
+    return _state_after(params, _check_prefix(tokens_prefix))
+
+
+# -- rollouts -------------------------------------------------------------------------------------
+@jax.jit
+def _returns(params, h, first_action, uniforms, n_rounds, payoffs):
+    """Summed rewards of rollouts from states ``h`` (*L, H) taking ``first_action`` (*L) now, with
+    ``uniforms`` (horizon, *L, 2) ([..., 0] the co-player's move, [..., 1] the own next action)
+    and ``n_rounds`` (broadcastable to L) rounds counted. Returns (*L,)."""
+    rows = wm._input_rows(params)
+
+    def body(carry, x):
+        h, a = carry
+        i, u = x
+        h = wm.step_token(params, h, "action", a, rows)
+        obs_logits, _, _ = wm.head_outputs(params, h)
+        c_outcome = CC + 2 * a  # own a, co-player C; the next index is own a, co-player D
+        l_c = jnp.take_along_axis(obs_logits, c_outcome[..., None], axis=-1)[..., 0]
+        l_d = jnp.take_along_axis(obs_logits, (c_outcome + 1)[..., None], axis=-1)[..., 0]
+        p_other_c = jax.nn.sigmoid(l_c - l_d)  # the restricted, renormalized observation head
+        b = jnp.where(u[..., 0] < p_other_c, COOPERATE, DEFECT)
+        r = payoffs[a, b]
+        h = wm.step_token(params, h, "obs", c_outcome + b, rows)
+        h = wm.step_token(params, h, "reward", r, rows)
+        _, _, action_logits = wm.head_outputs(params, h)
+        p_own_c = jax.nn.softmax(action_logits, axis=-1)[..., COOPERATE]
+        a_next = jnp.where(u[..., 1] < p_own_c, COOPERATE, DEFECT)
+        return (h, a_next), jnp.where(i < n_rounds, r, 0.0)
+
+    horizon = uniforms.shape[0]
+    _, rewards = jax.lax.scan(body, (h, first_action), (jnp.arange(horizon), uniforms))
+    return rewards.sum(axis=0)
+
+
+def _uniforms(key, horizon: int, n: int, k: int):
+    """The rollouts' uniforms (horizon, B, k, 2), shared by both candidate actions."""
+    return jax.random.uniform(key, (horizon, n, k, 2))
+
+
+def rollout_q(config: wm.WorldModelConfig, params, h, first_action, key: jax.Array, horizon: int,
+              rounds_left, k: int, payoffs):
+    """``(q_sum, q_mean)``, each (B,): Monte Carlo estimates of ``Q̂(x, first_action)`` from GRU
+    states ``h`` (B, H) (:func:`model_state_after`), averaged over ``k`` rollouts in the model.
+
+    Each rollout plays ``min(horizon, rounds_left)`` rounds, the current one included (SPEC:
+    horizon 15; ``rounds_left`` (scalar or (B,)) is ``T - t`` at round ``t`` of a ``T``-round
+    episode, so rollouts stop at the episode's end): the first action is ``first_action``
+    (0 = C, 1 = D; scalar or (B,)), later ones are drawn from the action head ``p_φ``, the
+    co-player's move from the observation head restricted to the outcomes consistent with the own
+    action. Rewards are the exact payoffs of the drawn outcomes from ``payoffs`` (a game or the
+    learner's (2, 2) table ``[own, other]``), not samples of the reward head: the IPD's reward is
+    determined by the outcome. ``q_sum`` sums a rollout's rewards, ``q_mean`` divides that by its
+    number of rounds. The same ``key`` gives the same uniforms for either ``first_action`` (common
+    random numbers), and the same ones :func:`improved_policy` uses."""
+    h, horizon, k, rounds_left, table = _check_rollout_args(config, params, h, key, horizon, rounds_left, k, payoffs)
+    n = h.shape[0]
+    first_action = _check_per_history_int(first_action, "first_action", n, minimum=0, values=(COOPERATE, DEFECT))
+    n_rounds = jnp.minimum(rounds_left, horizon)[:, None]  # (B, 1)
+    u = _uniforms(key, horizon, n, k)
+    hs = jnp.broadcast_to(h[:, None, :], (n, k, h.shape[1]))
+    a0 = jnp.broadcast_to(first_action[:, None], (n, k))
+    total = _returns(params, hs, a0, u, n_rounds, table)  # (B, k)
+    return total.mean(axis=-1), (total / n_rounds).mean(axis=-1)
+
+
+# -- the improved policy --------------------------------------------------------------------------
+@functools.partial(jax.jit, static_argnames=("horizon", "k", "q"))
+def _improved(params, h, key, beta, n_rounds, table, horizon: int, k: int, q: str):
+    n, hidden = h.shape
+    u = jnp.broadcast_to(_uniforms(key, horizon, n, k)[:, None], (horizon, 2, n, k, 2))  # CRN
+    hs = jnp.broadcast_to(h[None, :, None, :], (2, n, k, hidden))
+    a0 = jnp.broadcast_to(jnp.array([COOPERATE, DEFECT])[:, None, None], (2, n, k))
+    total = _returns(params, hs, a0, u, n_rounds[None, :, None], table)  # (2, B, k)
+    if q == "mean":
+        total = total / n_rounds[None, :, None]
+    q_hat = total.mean(axis=-1).T  # (B, 2)
+    _, _, logits = wm.head_outputs(params, h)
+    prior = jax.nn.softmax(logits, axis=-1)
+    pi = jax.nn.softmax(logits + beta * q_hat, axis=-1)  # = softmax(log p_prior + β Q̂)
+    return prior, q_hat, pi
+
+
+def improved_policy(config: wm.WorldModelConfig, params, h, key: jax.Array, beta: float, horizon: int,
+                    rounds_left, k: int, payoffs, q: str = "sum"):
+    """``(p_prior, q_hat, pi)``, each (B, 2) over (C, D): the model's prior ``p_φ(a | x)`` read from
+    GRU states ``h`` (B, H) (:func:`model_state_after`), the rollout estimates ``Q̂(x, a)`` of
+    :func:`rollout_q` for both actions with common random numbers (``q="sum"``: summed returns,
+    ``q="mean"``: per round), and the improved policy ``π = softmax(log p_prior + β·Q̂)``.
+
+    ``beta`` is a finite inverse temperature ``>= 0``: 0 gives ``π = p_prior`` exactly, a large
+    one the greedy action of ``Q̂``. SPEC §4/§11: the paper's β = 0.01 barely moves the prior;
+    §11 found summed Q̂ with β >= 1, or per-round Q̂ with β = 100, to reproduce phase 1."""
+    h, horizon, k, rounds_left, table = _check_rollout_args(config, params, h, key, horizon, rounds_left, k, payoffs)
+    beta = float(check_real(beta, "beta", 0.0))
+    if q not in Q_MODES:
+        raise ValueError(f"q must be one of {Q_MODES}, got {q!r}")
+    n_rounds = jnp.minimum(rounds_left, horizon).astype(h.dtype)
+    return _improved(params, h, key, jnp.asarray(beta, h.dtype), n_rounds, table, horizon, k, q)
