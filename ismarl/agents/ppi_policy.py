@@ -36,7 +36,7 @@ import numpy as np
 
 from ismarl._validate import check_int, check_positive_int, check_real, is_concrete
 from ismarl.agents import world_model as wm
-from ismarl.conventions import CC, COOPERATE, DEFECT, START
+from ismarl.conventions import COOPERATE, DEFECT, START, observation_index
 from ismarl.games import BimatrixGame, MatrixGame, to_bimatrix_array
 
 __all__ = ["Q_MODES", "own_payoffs", "model_state_after", "rollout_q", "improved_policy"]
@@ -128,7 +128,7 @@ def _check_rollout_args(config, params, h, key, horizon, rounds_left, k, payoffs
 @jax.jit
 def _state_after(params, tokens):
     obs, rew, act = tokens
-    rows = wm._input_rows(params)
+    rows = wm.input_rows(params)
     hidden = params["params"]["hidden_gates"]["kernel"].shape[0]
 
     def body(h, x):
@@ -159,20 +159,17 @@ def _returns(params, h, first_action, uniforms, n_rounds, payoffs):
     """Summed rewards of rollouts from states ``h`` (*L, H) taking ``first_action`` (*L) now, with
     ``uniforms`` (horizon, *L, 2) ([..., 0] the co-player's move, [..., 1] the own next action)
     and ``n_rounds`` (broadcastable to L) rounds counted. Returns (*L,)."""
-    rows = wm._input_rows(params)
+    rows = wm.input_rows(params)
 
     def body(carry, x):
         h, a = carry
         i, u = x
         h = wm.step_token(params, h, "action", a, rows)
         obs_logits, _, _ = wm.head_outputs(params, h)
-        c_outcome = CC + 2 * a  # own a, co-player C; the next index is own a, co-player D
-        l_c = jnp.take_along_axis(obs_logits, c_outcome[..., None], axis=-1)[..., 0]
-        l_d = jnp.take_along_axis(obs_logits, (c_outcome + 1)[..., None], axis=-1)[..., 0]
-        p_other_c = jax.nn.sigmoid(l_c - l_d)  # the restricted, renormalized observation head
+        p_other_c = wm.coplayer_probability(obs_logits, a)  # the restricted, renormalized observation head
         b = jnp.where(u[..., 0] < p_other_c, COOPERATE, DEFECT)
         r = payoffs[a, b]
-        h = wm.step_token(params, h, "obs", c_outcome + b, rows)
+        h = wm.step_token(params, h, "obs", observation_index(a, b), rows)
         h = wm.step_token(params, h, "reward", r, rows)
         _, _, action_logits = wm.head_outputs(params, h)
         p_own_c = jax.nn.softmax(action_logits, axis=-1)[..., COOPERATE]

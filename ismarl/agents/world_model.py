@@ -35,12 +35,13 @@ import optax
 
 from ismarl._validate import check_int, check_positive_int, check_real, is_concrete
 from ismarl.agents.network import gru_cell
-from ismarl.conventions import CC, COOPERATE, N_OBSERVATIONS, START, observation_index
+from ismarl.conventions import CC, COOPERATE, DEFECT, N_OBSERVATIONS, START, observation_index
 from ismarl.inference import coplayer_predictions, log_loss
 
 __all__ = [
     "WorldModelConfig", "WorldModel", "Tokens", "Predictions", "LossParts", "episode_tokens",
-    "token_actions", "check_tokens", "check_model", "TOKEN_KINDS", "step_token", "head_outputs", "model_outputs", "loss", "coplayer_cooperation",
+    "token_actions", "check_tokens", "check_model", "TOKEN_KINDS", "input_rows", "step_token", "head_outputs",
+    "model_outputs", "loss", "coplayer_probability", "coplayer_cooperation",
     "inference_gap", "make_optimizer", "fit_step", "fit",
 ]
 
@@ -236,7 +237,7 @@ def token_actions(tokens: Tokens) -> jnp.ndarray:
 
 
 # -- forward pass (pure functions of the parameter dict) -------------------------------------------
-def _input_rows(params):
+def input_rows(params):
     """Input-side gate pre-activations: obs table (5, 3H), action table (2, 3H), and the reward's
     slope and offset (3H,) each (the reward's gx is ``r * slope + offset``)."""
     p = params["params"]
@@ -257,21 +258,24 @@ def _heads(params, h_obs, h_rew, h_act):
     return dense("obs_head", h_obs), dense("reward_head", h_rew)[..., 0], dense("action_head", h_act)
 
 
+def _token_inputs(rows, kind: str, value):
+    """The GRU's input-side pre-activations (..., 3H) of tokens of one ``kind`` with ``value`` (...)."""
+    obs_table, act_table, slope, offset = rows
+    if kind == "obs":
+        return obs_table[value]
+    if kind == "reward":
+        return jnp.asarray(value)[..., None] * slope + offset
+    if kind == "action":
+        return act_table[value]
+    raise ValueError(f"kind must be one of {TOKEN_KINDS}, got {kind!r}")
+
+
 def step_token(params, h, kind: str, value, rows=None):
     """The GRU state after consuming one token of ``kind`` (``"obs"``, ``"reward"`` or
     ``"action"``) with ``value`` (...) from state ``h`` (..., H): an observation index, a reward or
     an action. Pure and traceable (no checks on the values); ``rows`` may pass precomputed
-    input-side rows (``_input_rows(params)``) to save recomputing them inside a loop."""
-    obs_table, act_table, slope, offset = _input_rows(params) if rows is None else rows
-    if kind == "obs":
-        gx = obs_table[value]
-    elif kind == "reward":
-        gx = jnp.asarray(value)[..., None] * slope + offset
-    elif kind == "action":
-        gx = act_table[value]
-    else:
-        raise ValueError(f"kind must be one of {TOKEN_KINDS}, got {kind!r}")
-    return gru_cell(params, gx, h)
+    input-side rows (``input_rows(params)``) to save recomputing them inside a loop."""
+    return gru_cell(params, _token_inputs(input_rows(params) if rows is None else rows, kind, value), h)
 
 
 def head_outputs(params, h):
@@ -285,10 +289,10 @@ def head_outputs(params, h):
 def _outputs(config: WorldModelConfig, params, tokens: Tokens) -> Predictions:
     obs, rew, act = tokens
     n, t1 = obs.shape
-    obs_table, act_table, slope, offset = _input_rows(params)
-    gx_obs = obs_table[obs.T]  # (T+1, N, 3H), time-major
-    gx_rew = rew.T[..., None] * slope + offset  # (T+1, N, 3H)
-    gx_act = act_table[act.T]  # (T, N, 3H)
+    rows = input_rows(params)
+    gx_obs = _token_inputs(rows, "obs", obs.T)  # (T+1, N, 3H), time-major
+    gx_rew = _token_inputs(rows, "reward", rew.T)  # (T+1, N, 3H)
+    gx_act = _token_inputs(rows, "action", act.T)  # (T, N, 3H)
     gx_act = jnp.concatenate([gx_act, jnp.zeros_like(gx_act[:1])])  # a placeholder after r_T, dropped
     gxs = jnp.stack([gx_obs, gx_rew, gx_act], axis=1).reshape(3 * t1, n, -1)[:-1]  # (3T+2, N, 3H)
 
@@ -325,13 +329,19 @@ def loss(config: WorldModelConfig, params, tokens: Tokens):
     return _loss(config, params, check_tokens(tokens))
 
 
+def coplayer_probability(obs_logits, own_action):
+    """P(co-player plays C) from observation-head logits (..., 5) read after the learner's own
+    action ``own_action`` (...): the head's distribution restricted to the two outcomes consistent
+    with that action, renormalized."""
+    l_c = jnp.take_along_axis(obs_logits, observation_index(own_action, COOPERATE)[..., None], axis=-1)[..., 0]
+    l_d = jnp.take_along_axis(obs_logits, observation_index(own_action, DEFECT)[..., None], axis=-1)[..., 0]
+    return jax.nn.sigmoid(l_c - l_d)
+
+
 @functools.partial(jax.jit, static_argnames=("config",))
 def _coplayer_cooperation(config, params, tokens):
     logits = _outputs(config, params, tokens).obs_logits[:, 1:]  # before o_{t+1}, after a_t: (N, T, 5)
-    c_outcome = observation_index(tokens.actions, COOPERATE)  # own a_t, co-player C
-    l_c = jnp.take_along_axis(logits, c_outcome[..., None], axis=-1)[..., 0]
-    l_d = jnp.take_along_axis(logits, (c_outcome + 1)[..., None], axis=-1)[..., 0]
-    return jax.nn.sigmoid(l_c - l_d)  # softmax restricted to the two outcomes, renormalized
+    return coplayer_probability(logits, tokens.actions)
 
 
 def coplayer_cooperation(config: WorldModelConfig, params, tokens: Tokens) -> jnp.ndarray:
