@@ -24,7 +24,7 @@ T = ["train", "step1", "--out", "{out}", *TINY]
 CASES = {
     "nan learning rate": ([*T, "--set", "a2c.learning_rate=NaN"], "a2c.learning_rate=NaN"),
     "unknown game": ([*T, "--set", "game=nosuch"], "unknown game 'nosuch'; choose one of"),
-    "unknown engine": ([*T, "--set", "engine=ppi"], "engine 'ppi' is not one of ['a2c']"),
+    "unknown engine": ([*T, "--set", "engine=nosuch"], "engine 'nosuch' is not one of ['a2c', 'ppi']"),
     "schedule with negative steps": ([*T, "--set", 'a2c.learning_rate={{"start": 0.01, "steps": -3}}'],
                                      "a2c.learning_rate.steps must be an integer >= 0, got -3"),
     "schedule ending below zero": ([*T, "--set", "a2c.entropy_coef.end=-1", "--set", "a2c.entropy_coef.steps=3"],

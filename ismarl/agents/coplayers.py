@@ -23,8 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ismarl import strategies
-from ismarl.agents.network import Z_DIM, NetworkConfig
-from ismarl.agents.players import Player, network_player, tabular_player
+from ismarl.agents.network import Z_DIM
+from ismarl.agents.players import Player, agent_player, tabular_player
 
 TABULAR_KINDS = ("random", "beta", "named", "fixed")
 
@@ -105,10 +105,14 @@ def tabular_strategies(co: CoPlayer, key, n: int) -> jnp.ndarray:
     raise ValueError(f"{co.name!r} is not a tabular co-player")
 
 
-def make_player(co: CoPlayer, key, n: int, learners=None, frozen=None, network: NetworkConfig | None = None,
-                frozen_networks: tuple[NetworkConfig, ...] = ()) -> tuple[Player, jnp.ndarray]:
+def make_player(co: CoPlayer, key, n: int, learners=None, frozen=None, agent=None,
+                frozen_agents: tuple = ()) -> tuple[Player, jnp.ndarray]:
     """Build a :class:`Player` for ``n`` games, and the (n, 10) opponent-ID vector ``z`` it
-    presents to the other side (log-probabilities for tabular agents, zeros for networks)."""
+    presents to the other side (log-probabilities for tabular agents, zeros for networks).
+
+    ``agent`` describes the run's learners and ``frozen_agents`` the frozen ones (each a
+    :class:`~ismarl.agents.network.NetworkConfig` or :class:`~ismarl.agents.ppi_policy.PPIAgent`,
+    :func:`ismarl.agents.players.agent_player`); ``key`` also seeds a PPI co-player's rollouts."""
     if co.is_tabular:
         p = tabular_strategies(co, key, n)
         return tabular_player(p), strategies.log_probs(p).astype(jnp.float32)
@@ -117,9 +121,9 @@ def make_player(co: CoPlayer, key, n: int, learners=None, frozen=None, network: 
         if learners is None or co.index >= jax.tree_util.tree_leaves(learners)[0].shape[0]:
             raise ValueError(f"co-player {co.name!r}: no such learner")
         params = jax.tree_util.tree_map(lambda x: x[co.index], learners)
-        return network_player(network, params), zeros
+        return agent_player(agent, params, key=key), zeros
     if co.kind == "frozen":
         if frozen is None or co.index >= len(frozen):
             raise ValueError(f"co-player {co.name!r}: no such frozen network (load it with frozen=...)")
-        return network_player(frozen_networks[co.index], frozen[co.index]), zeros
+        return agent_player(frozen_agents[co.index], frozen[co.index], key=key), zeros
     raise ValueError(f"unknown co-player kind {co.kind!r}")

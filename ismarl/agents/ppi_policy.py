@@ -28,7 +28,7 @@ histories are leading axes of the same arrays (three GRU steps per round for all
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 
 import jax
 import jax.numpy as jnp
@@ -39,7 +39,8 @@ from ismarl.agents import world_model as wm
 from ismarl.conventions import COOPERATE, DEFECT, START, observation_index
 from ismarl.games import BimatrixGame, MatrixGame, to_bimatrix_array
 
-__all__ = ["Q_MODES", "own_payoffs", "model_state_after", "rollout_q", "improved_policy"]
+__all__ = ["Q_MODES", "own_payoffs", "model_state_after", "rollout_q", "improved_policy", "PPIAgent",
+           "agent_start", "agent_step"]
 
 Q_MODES = ("sum", "mean")  # summed returns over the rolled-out rounds, or their per-round mean
 
@@ -155,10 +156,11 @@ def model_state_after(config: wm.WorldModelConfig, params, tokens_prefix: wm.Tok
 
 # -- rollouts -------------------------------------------------------------------------------------
 @jax.jit
-def _returns(params, h, first_action, uniforms, n_rounds, payoffs):
-    """Summed rewards of rollouts from states ``h`` (*L, H) taking ``first_action`` (*L) now, with
-    ``uniforms`` (horizon, *L, 2) ([..., 0] the co-player's move, [..., 1] the own next action)
-    and ``n_rounds`` (broadcastable to L) rounds counted. Returns (*L,)."""
+def _returns(params, h, first_action, uniforms, n_rounds, payoffs, discount=1.0):
+    """Summed rewards (round ``i`` weighted ``discount**i``) of rollouts from states ``h`` (*L, H)
+    taking ``first_action`` (*L) now, with ``uniforms`` (horizon, *L, 2) ([..., 0] the
+    co-player's move, [..., 1] the own next action) and ``n_rounds`` (broadcastable to L) rounds
+    counted. Returns (*L,)."""
     rows = wm.input_rows(params)
 
     def body(carry, x):
@@ -174,7 +176,7 @@ def _returns(params, h, first_action, uniforms, n_rounds, payoffs):
         _, _, action_logits = wm.head_outputs(params, h)
         p_own_c = jax.nn.softmax(action_logits, axis=-1)[..., COOPERATE]
         a_next = jnp.where(u[..., 1] < p_own_c, COOPERATE, DEFECT)
-        return (h, a_next), jnp.where(i < n_rounds, r, 0.0)
+        return (h, a_next), jnp.where(i < n_rounds, r * discount ** i, 0.0)
 
     horizon = uniforms.shape[0]
     _, rewards = jax.lax.scan(body, (h, first_action), (jnp.arange(horizon), uniforms))
@@ -187,7 +189,7 @@ def _uniforms(key, horizon: int, n: int, k: int):
 
 
 def rollout_q(config: wm.WorldModelConfig, params, h, first_action, key: jax.Array, horizon: int,
-              rounds_left, k: int, payoffs):
+              rounds_left, k: int, payoffs, discount: float = 1.0):
     """``(q_sum, q_mean)``, each (B,): Monte Carlo estimates of ``Q̂(x, first_action)`` from GRU
     states ``h`` (B, H) (:func:`model_state_after`), averaged over ``k`` rollouts in the model.
 
@@ -200,26 +202,31 @@ def rollout_q(config: wm.WorldModelConfig, params, h, first_action, key: jax.Arr
     learner's (2, 2) table ``[own, other]``), not samples of the reward head: the IPD's reward is
     determined by the outcome. ``q_sum`` sums a rollout's rewards, ``q_mean`` divides that by its
     number of rounds. The same ``key`` gives the same uniforms for either ``first_action`` (common
-    random numbers), and the same ones :func:`improved_policy` uses."""
+    random numbers), and the same ones :func:`improved_policy` uses. Round ``i`` of a rollout
+    (0 = the current one) is weighted ``discount**i`` (1: the plain sum)."""
     h, horizon, k, rounds_left, table = _check_rollout_args(config, params, h, key, horizon, rounds_left, k, payoffs)
+    discount = _check_discount(discount)
     n = h.shape[0]
     first_action = _check_per_history_int(first_action, "first_action", n, minimum=0, values=(COOPERATE, DEFECT))
     n_rounds = jnp.minimum(rounds_left, horizon)[:, None]  # (B, 1)
     u = _uniforms(key, horizon, n, k)
     hs = jnp.broadcast_to(h[:, None, :], (n, k, h.shape[1]))
     a0 = jnp.broadcast_to(first_action[:, None], (n, k))
-    total = _returns(params, hs, a0, u, n_rounds, table)  # (B, k)
+    total = _returns(params, hs, a0, u, n_rounds, table, discount)  # (B, k)
     return total.mean(axis=-1), (total / n_rounds).mean(axis=-1)
 
 
 # -- the improved policy --------------------------------------------------------------------------
-@functools.partial(jax.jit, static_argnames=("horizon", "k", "q"))
-def _improved(params, h, key, beta, n_rounds, table, horizon: int, k: int, q: str):
+def _check_discount(discount) -> float:
+    return float(check_real(discount, "discount", 0.0, 1.0))
+
+
+def _improved(params, h, key, beta, n_rounds, table, horizon: int, k: int, q: str, discount=1.0):
     n, hidden = h.shape
     u = jnp.broadcast_to(_uniforms(key, horizon, n, k)[:, None], (horizon, 2, n, k, 2))  # CRN
     hs = jnp.broadcast_to(h[None, :, None, :], (2, n, k, hidden))
     a0 = jnp.broadcast_to(jnp.array([COOPERATE, DEFECT])[:, None, None], (2, n, k))
-    total = _returns(params, hs, a0, u, n_rounds[None, :, None], table)  # (2, B, k)
+    total = _returns(params, hs, a0, u, n_rounds[None, :, None], table, discount)  # (2, B, k)
     if q == "mean":
         total = total / n_rounds[None, :, None]
     q_hat = total.mean(axis=-1).T  # (B, 2)
@@ -229,12 +236,16 @@ def _improved(params, h, key, beta, n_rounds, table, horizon: int, k: int, q: st
     return prior, q_hat, pi
 
 
+_improved_jit = jax.jit(_improved, static_argnames=("horizon", "k", "q"))
+
+
 def improved_policy(config: wm.WorldModelConfig, params, h, key: jax.Array, beta: float, horizon: int,
-                    rounds_left, k: int, payoffs, q: str = "sum"):
+                    rounds_left, k: int, payoffs, q: str = "sum", discount: float = 1.0):
     """``(p_prior, q_hat, pi)``, each (B, 2) over (C, D): the model's prior ``p_φ(a | x)`` read from
     GRU states ``h`` (B, H) (:func:`model_state_after`), the rollout estimates ``Q̂(x, a)`` of
     :func:`rollout_q` for both actions with common random numbers (``q="sum"``: summed returns,
-    ``q="mean"``: per round), and the improved policy ``π = softmax(log p_prior + β·Q̂)``.
+    ``q="mean"``: per round; rounds weighted ``discount**i``), and the improved policy
+    ``π = softmax(log p_prior + β·Q̂)``.
 
     ``beta`` is a finite inverse temperature ``>= 0``: 0 gives ``π = p_prior`` exactly, a large
     one the greedy action of ``Q̂``. SPEC §4/§11: the paper's β = 0.01 barely moves the prior;
@@ -243,5 +254,67 @@ def improved_policy(config: wm.WorldModelConfig, params, h, key: jax.Array, beta
     beta = float(check_real(beta, "beta", 0.0))
     if q not in Q_MODES:
         raise ValueError(f"q must be one of {Q_MODES}, got {q!r}")
+    discount = _check_discount(discount)
     n_rounds = jnp.minimum(rounds_left, horizon).astype(h.dtype)
-    return _improved(params, h, key, jnp.asarray(beta, h.dtype), n_rounds, table, horizon, k, q)
+    return _improved_jit(params, h, key, jnp.asarray(beta, h.dtype), n_rounds, table, horizon, k, q,
+                         jnp.asarray(discount, h.dtype))
+
+
+# -- PPI as a player, one round at a time ----------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class PPIAgent:
+    """Everything static about a deployed PPI agent: its model's sizes, the improvement step's
+    ``beta``, ``k`` rollouts of ``horizon`` rounds (``q`` summed or per-round returns, rounds
+    weighted ``discount**i``), the episode length ``episode_horizon`` (rollouts stop at its end)
+    and the learner's payoff table ``payoffs`` ((2, 2) nested tuple ``[own][other]``).
+    ``beta = 0`` plays the model's prior ``p_φ`` (no rollouts are run)."""
+
+    world: wm.WorldModelConfig
+    beta: float
+    k: int
+    horizon: int
+    q: str
+    discount: float
+    episode_horizon: int
+    payoffs: tuple
+
+    def __post_init__(self):
+        if not isinstance(self.world, wm.WorldModelConfig):
+            raise TypeError(f"world must be a WorldModelConfig, got {type(self.world).__name__}")
+        check_real(self.beta, "beta", 0.0)
+        check_positive_int(self.k, "k")
+        check_positive_int(self.horizon, "horizon")
+        check_positive_int(self.episode_horizon, "episode_horizon")
+        if self.q not in Q_MODES:
+            raise ValueError(f"q must be one of {Q_MODES}, got {self.q!r}")
+        _check_discount(self.discount)
+        object.__setattr__(self, "payoffs", tuple(tuple(float(x) for x in row) for row in np.asarray(own_payoffs(self.payoffs))))
+
+
+def agent_start(agent: PPIAgent, params, key, n: int):
+    """``(rows, carry)`` before round 1 of ``n`` games: the model's input-side rows and the carry
+    ``(h, t, key)`` (GRU state before any token, rounds played, the rollouts' key)."""
+    rows = wm.input_rows(params)
+    return rows, (jnp.zeros((n, agent.world.hidden), rows[0].dtype), jnp.zeros((), jnp.int32), key)
+
+
+def agent_step(agent: PPIAgent, params, rows, carry, obs):
+    """One round of play: feed what the agent saw (its last action, read from the observation, then
+    the observation ``obs`` (n,) and the reward it implies), and return ``(carry, p_cooperate (n,))``
+    of the improved policy π (or of ``p_φ`` when ``agent.beta`` is 0). Pure and traceable."""
+    h, t, key = carry
+    table = jnp.asarray(agent.payoffs, rows[0].dtype)
+    own, other = (obs - 1) // 2, (obs - 1) % 2  # meaningful after round 1 (obs = 1 + 2 own + other)
+    h = jnp.where(t > 0, wm.step_token(params, h, "action", jnp.clip(own, 0, 1), rows), h)
+    h = wm.step_token(params, h, "obs", obs, rows)
+    r = jnp.where(t > 0, table[jnp.clip(own, 0, 1), jnp.clip(other, 0, 1)], 0.0)
+    h = wm.step_token(params, h, "reward", r, rows)
+    key, sub = jax.random.split(key)
+    if agent.beta == 0:
+        _, _, logits = wm.head_outputs(params, h)
+        pi = jax.nn.softmax(logits, axis=-1)
+    else:
+        n_rounds = jnp.full(h.shape[:1], jnp.minimum(agent.episode_horizon - t, agent.horizon), h.dtype)
+        _, _, pi = _improved(params, h, sub, jnp.asarray(agent.beta, h.dtype), n_rounds, table, agent.horizon,
+                             agent.k, agent.q, jnp.asarray(agent.discount, h.dtype))
+    return (h, t + 1, key), pi[:, COOPERATE]

@@ -40,9 +40,9 @@ from ismarl.inference import coplayer_predictions, log_loss
 
 __all__ = [
     "WorldModelConfig", "WorldModel", "Tokens", "Predictions", "LossParts", "episode_tokens",
-    "token_actions", "check_tokens", "check_model", "TOKEN_KINDS", "input_rows", "step_token", "head_outputs",
+    "token_actions", "outcome_codes", "codes_tokens", "check_tokens", "check_model", "TOKEN_KINDS", "input_rows", "step_token", "head_outputs",
     "model_outputs", "loss", "coplayer_probability", "coplayer_cooperation",
-    "inference_gap", "make_optimizer", "fit_step", "fit",
+    "inference_gap", "make_optimizer", "fit_step", "fit", "traced_loss", "traced_coplayer_cooperation",
 ]
 
 N_ACTIONS = 2
@@ -228,6 +228,27 @@ def episode_tokens(actions, rewards) -> Tokens:
     return Tokens(obs, rew, actions[..., 0])
 
 
+def outcome_codes(actions) -> jnp.ndarray:
+    """Episodes (N, T, 2) of both players' actions (``[..., 0]`` the learner's) as one small
+    integer per round, ``2 * own + other`` in 0..3 (uint8): the compact form a PPI dataset is
+    stored in; :func:`codes_tokens` turns it back into tokens."""
+    actions = jnp.asarray(actions)
+    return (2 * actions[..., 0] + actions[..., 1]).astype(jnp.uint8)
+
+
+def codes_tokens(codes, payoffs) -> Tokens:
+    """The learner's tokens of episodes stored as :func:`outcome_codes` (N, T), with rewards from
+    its payoff table ``payoffs`` (2, 2) ``[own, other]``: the same tokens as
+    :func:`episode_tokens` of the episodes. Pure and traceable (no checks)."""
+    codes = jnp.asarray(codes, jnp.int32)
+    own, other = codes // 2, codes % 2
+    n = codes.shape[0]
+    table = jnp.asarray(payoffs)
+    obs = jnp.concatenate([jnp.full((n, 1), START, jnp.int32), observation_index(own, other)], axis=1)
+    rew = jnp.concatenate([jnp.zeros((n, 1), table.dtype), table[own, other]], axis=1)
+    return Tokens(obs, rew, own)
+
+
 def token_actions(tokens: Tokens) -> jnp.ndarray:
     """Both players' actions (N, T, 2) read back from ``tokens`` ([..., 1] the co-player's move of
     round t, the second half of o_{t+1}), in the layout of :func:`ismarl.sim.simulate.play`."""
@@ -312,7 +333,8 @@ def model_outputs(config: WorldModelConfig, params, tokens: Tokens) -> Predictio
     return _outputs(config, params, check_tokens(tokens))
 
 
-def _loss(config, params, tokens):
+def traced_loss(config, params, tokens):
+    """:func:`loss` without its input checks, for use inside ``jit`` (an engine's fitting step)."""
     pred = _outputs(config, params, tokens)
     obs_ce = optax.softmax_cross_entropy_with_integer_labels(pred.obs_logits, tokens.obs).mean()
     reward_se = jnp.square(tokens.rewards - pred.reward_mean).mean()
@@ -326,7 +348,7 @@ def loss(config: WorldModelConfig, params, tokens: Tokens):
     fixed variance) and cross-entropy of each a_t, each averaged over its tokens and the episodes;
     the total is their sum (SPEC §4: the λ weights are not given, so 1)."""
     check_model(config, params)
-    return _loss(config, params, check_tokens(tokens))
+    return traced_loss(config, params, check_tokens(tokens))
 
 
 def coplayer_probability(obs_logits, own_action):
@@ -339,7 +361,8 @@ def coplayer_probability(obs_logits, own_action):
 
 
 @functools.partial(jax.jit, static_argnames=("config",))
-def _coplayer_cooperation(config, params, tokens):
+def traced_coplayer_cooperation(config, params, tokens):
+    """:func:`coplayer_cooperation` without its input checks, for use inside ``jit``."""
     logits = _outputs(config, params, tokens).obs_logits[:, 1:]  # before o_{t+1}, after a_t: (N, T, 5)
     return coplayer_probability(logits, tokens.actions)
 
@@ -350,7 +373,7 @@ def coplayer_cooperation(config: WorldModelConfig, params, tokens: Tokens) -> jn
     Read from the observation head before o_{t+1}, restricted to the two outcomes consistent with
     the learner's own a_t and renormalized."""
     check_model(config, params)
-    return _coplayer_cooperation(config, params, check_tokens(tokens))
+    return traced_coplayer_cooperation(config, params, check_tokens(tokens))
 
 
 def inference_gap(config: WorldModelConfig, params, tokens: Tokens) -> float:
@@ -369,12 +392,13 @@ def inference_gap(config: WorldModelConfig, params, tokens: Tokens) -> float:
 
 
 # -- fitting --------------------------------------------------------------------------------------
-def make_optimizer(lr: float = 1e-3) -> optax.GradientTransformation:
+def make_optimizer(lr: float = 1e-3, weight_decay: float = 1e-2) -> optax.GradientTransformation:
     """AdamW (β1 0.9, β2 0.98, weight decay 1e-2) after a global-norm clip of 1 (SPEC §4; the
     paper's lr is 1e-4, §11 used 1e-3)."""
     lr = check_real(lr, "lr", 0.0, low_open=True)
+    weight_decay = check_real(weight_decay, "weight_decay", 0.0)
     return optax.chain(optax.clip_by_global_norm(1.0),
-                       optax.adamw(lr, b1=0.9, b2=0.98, weight_decay=1e-2))
+                       optax.adamw(lr, b1=0.9, b2=0.98, weight_decay=weight_decay))
 
 
 def fit_step(config: WorldModelConfig, optimizer: optax.GradientTransformation):
@@ -386,7 +410,7 @@ def fit_step(config: WorldModelConfig, optimizer: optax.GradientTransformation):
 
     @jax.jit
     def step(params, opt_state, tokens):
-        grads, parts = jax.grad(lambda q: _loss(config, q, tokens), has_aux=True)(params)
+        grads, parts = jax.grad(lambda q: traced_loss(config, q, tokens), has_aux=True)(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, parts
 

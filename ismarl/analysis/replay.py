@@ -16,6 +16,7 @@ import functools
 import jax
 import numpy as np
 
+from ismarl.engines import engine_for
 from ismarl.runs.evaluate import play_learner
 from ismarl.runs.layout import resolve_reference
 from ismarl.runs.store import load_run, load_snapshots
@@ -48,13 +49,13 @@ def replay(run_dir, seed_index: int, iteration: int, coplayer: str = "co-learner
     if coplayer == "co-learner":
         if cfg.n_learners < 2:
             raise ValueError(f"{run_dir} has a single learner; choose 'frozen' or a tabular co-player")
-        opp = (cfg.network, pick(snaps[iteration], seed_index, 1 - learner))
+        opp = (engine_for(cfg).agent(cfg), pick(snaps[iteration], seed_index, 1 - learner))
     elif coplayer == "frozen":
         if not cfg.frozen:
             raise ValueError(f"{run_dir} has no frozen co-player")
         fcfg, _, fparams, _ = load_run(resolve_reference(cfg.frozen[0], run_dir))
         n = jax.tree_util.tree_leaves(fparams)[0].shape[0]
-        opp = (fcfg.network, pick(fparams, seed_index % n, 0))
+        opp = (engine_for(fcfg).agent(fcfg), pick(fparams, seed_index % n, 0))
     traj, _ = play_learner(cfg, params, spec, episodes, jax.random.PRNGKey(key), coplayer=opp)
     return traj
 

@@ -1,8 +1,8 @@
 """Training engines: pure functions that advance every seed of an experiment by a chunk of
 iterations. The run layer (:mod:`ismarl.runs`) drives any of them through :class:`Engine`.
 
-A new engine is a subpackage here (like :mod:`ismarl.engines.a2c`) providing ``validate``,
-``init_state`` and ``make_chunk``, registered in :data:`ENGINES`.
+A new engine is a subpackage here (like :mod:`ismarl.engines.a2c` or :mod:`ismarl.engines.ppi`)
+providing the functions of :class:`Engine`, registered in :data:`ENGINES`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Callable, NamedTuple
 
 from ismarl.engines.a2c import engine as a2c
 from ismarl.engines.experiment import ExperimentConfig
+from ismarl.engines.ppi import engine as ppi
 
 
 class Engine(NamedTuple):
@@ -18,17 +19,25 @@ class Engine(NamedTuple):
 
     ``validate(cfg)`` raises a ValueError naming what the engine cannot train (before anything is
     compiled or written); ``init_state(cfg, seed, params=None)`` -> one seed's state (a pytree with ``params`` and
-    ``iteration``); ``make_chunk(cfg, length, frozen_networks)`` -> a jitted
-    ``chunk(states, run_keys, frozen_params) -> (states, metrics)`` over a leading seed axis.
+    ``iteration``); ``make_chunk(cfg, length, frozen_agents)`` -> a jitted
+    ``chunk(states, run_keys, frozen_params) -> (states, metrics)`` over a leading seed axis;
+    ``agent(cfg)`` -> the static description of a trained learner as it plays
+    (:func:`ismarl.agents.players.agent_player`); ``init_params(cfg, key)`` -> one learner's
+    fresh parameters (the shapes a checkpoint's parameters are read into).
     """
 
     name: str
     validate: Callable
     init_state: Callable
     make_chunk: Callable
+    agent: Callable
+    init_params: Callable
 
 
-ENGINES = {"a2c": Engine("a2c", a2c.build_matches, a2c.init_state, a2c.make_chunk)}
+ENGINES = {
+    "a2c": Engine("a2c", a2c.build_matches, a2c.init_state, a2c.make_chunk, a2c.agent, a2c.learner_params),
+    "ppi": Engine("ppi", ppi.validate, ppi.init_state, ppi.make_chunk, agent=ppi.agent, init_params=ppi.init_params),
+}
 
 
 def engine_for(cfg: ExperimentConfig) -> Engine:

@@ -39,6 +39,7 @@ from ismarl._validate import check_finite_number, check_int
 from ismarl.agents.coplayers import parse_spec
 from ismarl.agents.network import NetworkConfig
 from ismarl.engines.a2c.config import A2CConfig
+from ismarl.engines.ppi.config import PPIConfig
 from ismarl.engines.schedule import Schedule
 
 #: The version of the config's JSON form; configs written without one are format 1 (:func:`from_dict`).
@@ -46,6 +47,8 @@ CONFIG_FORMAT = 2
 #: The fields that change the trajectory of training, hashed by :meth:`ExperimentConfig.hash`.
 HASHED = ("engine", "game", "horizon", "pools", "batch_size", "network", "a2c", "frozen", "init_from",
           "init_seed_offset", "init_seeds", "init_iteration")
+#: Engine sections hashed only for their engine (so configs of other engines keep their hash).
+HASHED_FOR_ENGINE = {"ppi": ("ppi",)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +92,7 @@ class ExperimentConfig:
     iterations: int
     network: NetworkConfig = NetworkConfig()
     a2c: A2CConfig = A2CConfig()
+    ppi: PPIConfig = PPIConfig()  # the PPI engine's settings (used when engine is "ppi")
     engine: str = "a2c"  # the training engine (ismarl.engines)
     game: str = "ipd"  # a preset of ismarl.games (the paper's donation-game IPD)
     horizon: int = 100
@@ -126,6 +130,8 @@ class ExperimentConfig:
             raise TypeError(f"network.use_z must be true or false, got {self.network.use_z!r}")
         if not isinstance(self.a2c, A2CConfig):
             raise TypeError(f"a2c must be an A2CConfig, got {self.a2c!r}")
+        if not isinstance(self.ppi, PPIConfig):
+            raise TypeError(f"ppi must be a PPIConfig, got {self.ppi!r}")
         self._check_pools()
         for f in ("frozen", "init_from", "init_seed_offset", "init_seeds"):
             if not isinstance(getattr(self, f), (tuple, list)):
@@ -189,10 +195,12 @@ class ExperimentConfig:
         return {"config_format": CONFIG_FORMAT, **dataclasses.asdict(self)}
 
     def hash(self) -> str:
-        """Short hash of the fields that change the trajectory of training (:data:`HASHED`) and the
-        format, used to match checkpoints to configs."""
+        """Short hash of the fields that change the trajectory of training (:data:`HASHED`, and the
+        engine's own section, :data:`HASHED_FOR_ENGINE`) and the format, used to match checkpoints
+        to configs."""
         d = self.to_dict()
-        hashed = {"config_format": CONFIG_FORMAT, **{k: d[k] for k in HASHED}}
+        fields = HASHED + HASHED_FOR_ENGINE.get(self.engine, ())
+        hashed = {"config_format": CONFIG_FORMAT, **{k: d[k] for k in fields}}
         return hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **kw) -> "ExperimentConfig":
@@ -220,7 +228,7 @@ def _format1_to_2(d: dict) -> dict:
     return d
 
 
-_SECTIONS = {"network": NetworkConfig, "a2c": A2CConfig, "run": RunOptions}
+_SECTIONS = {"network": NetworkConfig, "a2c": A2CConfig, "ppi": PPIConfig, "run": RunOptions}
 
 
 def _known(cls) -> dict:

@@ -27,7 +27,8 @@ from ismarl._validate import check_int
 from ismarl.agents.coplayers import make_player, parse_spec
 from ismarl.agents.match import play_match
 from ismarl.agents.network import Z_DIM
-from ismarl.agents.players import network_player
+from ismarl.agents.players import agent_player
+from ismarl.engines import engine_for
 from ismarl.engines.experiment import ExperimentConfig
 from ismarl.oracle import best_response, best_response_cooperation, fixed_strategy_value
 from ismarl.protocol import ROUNDS_40_60
@@ -95,19 +96,22 @@ def _curves(traj, side):
 
 
 def play_learner(cfg: ExperimentConfig, params, spec: str, episodes: int, key, coplayer=None):
-    """Play one learner (``params`` of one network) against ``spec`` (or against ``coplayer`` =
-    (network config, params)); returns ``(trajectory, tabular strategies or None)``."""
+    """Play one learner of a run of ``cfg`` (``params`` of one learner, deployed as its engine
+    deploys it: a network, or PPI's improved policy) against ``spec`` (or against ``coplayer`` =
+    (agent description, params), e.g. ``(engine_for(c).agent(c), params)``); returns
+    ``(trajectory, tabular strategies or None)``."""
     env = make_params(games.get(cfg.game), horizon=cfg.horizon, dtype=jnp.float32)
     k_opp, k_play = jax.random.split(key)
+    k_a, k_b = jax.random.split(jax.random.fold_in(key, 1))  # the deployed agents' own dice (PPI's rollouts)
     if coplayer is not None:
-        side_b, z_b, strat = network_player(coplayer[0], coplayer[1]), jnp.zeros((episodes, Z_DIM)), None
+        side_b, z_b, strat = agent_player(coplayer[0], coplayer[1], key=k_b), jnp.zeros((episodes, Z_DIM)), None
     else:
         co = parse_spec(spec)
         if not co.is_tabular:
             raise ValueError(f"evaluate plays tabular co-players or --coplayer-run; got {spec!r}")
         side_b, z_b = make_player(co, k_opp, episodes)
         strat = side_b.params
-    side_a = network_player(cfg.network, params, z_b if cfg.network.use_z else None)
+    side_a = agent_player(engine_for(cfg).agent(cfg), params, z_b if cfg.network.use_z else None, key=k_a)
     traj = _play_jit(k_play, side_a, side_b, episodes, env)
     return traj, strat
 
@@ -162,7 +166,7 @@ def evaluate_run(run_dir, coplayers, episodes: int = 1000, learner: int = 0, cop
             if other is not None:
                 ocfg, oparams = other
                 n_o = jax.tree_util.tree_leaves(oparams)[0].shape[0]
-                co = (ocfg.network, jax.tree_util.tree_map(lambda x: x[si % n_o, coplayer_learner], oparams))
+                co = (engine_for(ocfg).agent(ocfg), jax.tree_util.tree_map(lambda x: x[si % n_o, coplayer_learner], oparams))
             # the same co-players and dice for every seed of the run (common random numbers)
             key = jax.random.fold_in(jax.random.PRNGKey(eval_seed), j)
             traj, strat = play_learner(cfg, p, spec, episodes, key, coplayer=co)

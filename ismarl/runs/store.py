@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ismarl.agents.network import init_params
+from ismarl.engines import engine_for
 from ismarl.engines.experiment import ExperimentConfig, from_dict
 from ismarl.runs import checkpoint
 from ismarl.runs.checkpoint import CheckpointError
@@ -54,7 +54,8 @@ def seeds_of(meta: dict, where) -> list[int]:
 
 def params_template(cfg: ExperimentConfig, n_seeds: int):
     """Zeros shaped like the parameters of a run: leaves (n_seeds, n_learners, ...)."""
-    shapes = jax.eval_shape(lambda: init_params(cfg.network, jax.random.PRNGKey(0)))
+    init = engine_for(cfg).init_params
+    shapes = jax.eval_shape(lambda: init(cfg, jax.random.PRNGKey(0)))
     return jax.tree_util.tree_map(lambda x: np.zeros((n_seeds, cfg.n_learners) + x.shape, x.dtype), shapes)
 
 

@@ -44,7 +44,7 @@ def _load_params_per_seed(run_dir, seeds, learner: int | None = None, iteration:
     """Parameters of another run (its snapshot at ``iteration``, or its final checkpoint when
     ``iteration`` is 0), one per seed of this run; ``source_of(from_seeds)`` names the other run's
     seed for each of this run's seeds (default: the same position, modulo its seed count). Returns
-    ``(network config, params with leading seed axis)``."""
+    ``(the agent description of the other run's learners, params with leading seed axis)``."""
     if iteration:
         src_cfg, src_seeds, snaps = load_snapshots(run_dir)
         if iteration not in snaps:
@@ -57,7 +57,7 @@ def _load_params_per_seed(run_dir, seeds, learner: int | None = None, iteration:
     p = jax.tree_util.tree_map(lambda x: x[idx], params)  # (S, L, ...)
     if learner is not None:
         p = jax.tree_util.tree_map(lambda x: x[:, learner], p)
-    return src_cfg.network, p
+    return src_cfg, p
 
 
 def initial_states(cfg: ExperimentConfig, seeds, run_dir="run"):
@@ -73,8 +73,11 @@ def initial_states(cfg: ExperimentConfig, seeds, run_dir="run"):
         for i, src in enumerate(cfg.init_from):
             if src is None:
                 continue
-            net, p = _load_params_per_seed(resolve_reference(src, run_dir), seeds, learner=0, iteration=cfg.init_iteration,
-                                           source_of=lambda from_seeds, i=i: source_seeds(cfg, i, seeds, from_seeds))
+            src_cfg, p = _load_params_per_seed(resolve_reference(src, run_dir), seeds, learner=0, iteration=cfg.init_iteration,
+                                               source_of=lambda from_seeds, i=i: source_seeds(cfg, i, seeds, from_seeds))
+            net = src_cfg.network
+            if src_cfg.engine != cfg.engine:
+                raise ValueError(f"init_from {src}: a run of engine {src_cfg.engine!r} cannot start one of {cfg.engine!r}")
             if (net.hidden, net.embed) != (cfg.network.hidden, cfg.network.embed) or (net.use_z and not cfg.network.use_z):
                 raise ValueError(f"init_from {src}: network {net} differs from this run's {cfg.network}")
             # a network without the z input can start a run that has one: z's embedding keeps its
@@ -89,12 +92,12 @@ def initial_states(cfg: ExperimentConfig, seeds, run_dir="run"):
 
 
 def load_frozen(cfg: ExperimentConfig, seeds, run_dir="run"):
-    """The frozen co-players' networks and parameters: seed k plays the k-th seed of each frozen run
-    (modulo its seed count), its learner 0."""
+    """The frozen co-players' agent descriptions (:class:`ismarl.engines.Engine` ``agent``) and
+    parameters: seed k plays the k-th seed of each frozen run (modulo its seed count), its learner 0."""
     nets, params = [], []
     for src in cfg.frozen:
-        net, p = _load_params_per_seed(resolve_reference(src, run_dir), seeds, learner=0)
-        nets.append(net)
+        src_cfg, p = _load_params_per_seed(resolve_reference(src, run_dir), seeds, learner=0)
+        nets.append(engine_for(src_cfg).agent(src_cfg))
         params.append(p)
     return tuple(nets), tuple(params)
 

@@ -19,7 +19,6 @@ Data flow of one iteration (:func:`make_iteration`), for every seed at once (``v
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import NamedTuple
 
@@ -29,15 +28,15 @@ import optax
 from flax import struct
 
 from ismarl import games
-from ismarl.agents.coplayers import make_player, parse_spec, split_batch
+from ismarl.agents.coplayers import make_player, parse_spec
 from ismarl.agents.match import play_match
 from ismarl.agents.network import init_params, sequence_outputs
 from ismarl.agents.players import network_player
 from ismarl.engines.a2c.config import A2CConfig
 from ismarl.engines.experiment import ExperimentConfig
+from ismarl.engines.matches import Match, build_matches  # noqa: F401 (Match: part of this engine's API)
 from ismarl.engines.metrics import IterationMetrics, MatchMetrics
 from ismarl.engines.seeds import seed_keys
-from ismarl.protocol import match_name
 from ismarl.sim.core import make_params
 
 
@@ -65,43 +64,6 @@ class LossTerms(NamedTuple):
     policy_loss: jnp.ndarray
     value_loss: jnp.ndarray
     entropy: jnp.ndarray
-
-
-@dataclasses.dataclass(frozen=True)
-class Match:
-    """Side A (always a learner) against side B (any co-player) for ``episodes`` episodes."""
-
-    learner: int
-    coplayer: str
-    episodes: int
-
-    @property
-    def name(self) -> str:
-        return match_name(self.learner, self.coplayer)
-
-
-def build_matches(cfg: ExperimentConfig) -> tuple[Match, ...]:
-    """Static list of matches per iteration. A learner-vs-learner pairing listed in both pools is
-    played once and trains both learners; its episode counts must agree."""
-    matches, seen = [], {}
-    for i, pool in enumerate(cfg.pools):
-        for spec, n in split_batch(pool, cfg.batch_size):
-            co = parse_spec(spec)
-            if co.kind == "learner":
-                if co.index == i:
-                    raise ValueError(f"learner {i} cannot be its own co-player")
-                if co.index >= cfg.n_learners:
-                    raise ValueError(f"learner {i}'s pool names {spec!r}, but there are {cfg.n_learners} learners")
-                pair = (min(i, co.index), max(i, co.index))
-                if pair in seen:
-                    if seen[pair] != n:
-                        raise ValueError(f"learners {pair} give their pairing different episode counts ({seen[pair]} and {n})")
-                    continue
-                seen[pair] = n
-            if co.kind == "frozen" and co.index >= len(cfg.frozen):
-                raise ValueError(f"learner {i}'s pool names {spec!r}, but only {len(cfg.frozen)} frozen runs are given")
-            matches.append(Match(i, spec, n))
-    return tuple(matches)
 
 
 def gae_and_targets(rewards, values, gamma: float, gae_lambda: float, td_lambda: float):
@@ -166,6 +128,16 @@ def make_optimizer(a2c: A2CConfig):
     return optax.chain(optax.clip_by_global_norm(a2c.max_grad_norm), optax.adam(a2c.learning_rate.for_optax(), eps=a2c.adam_eps))
 
 
+def agent(cfg: ExperimentConfig):
+    """A trained learner as it plays: its network (:func:`ismarl.agents.players.agent_player`)."""
+    return cfg.network
+
+
+def learner_params(cfg: ExperimentConfig, key: jax.Array):
+    """One learner's fresh network parameters."""
+    return init_params(cfg.network, key)
+
+
 def init_state(cfg: ExperimentConfig, seed: int, init_params_override=None) -> TrainState:
     """Training state of one seed: fresh parameters per learner (or the given ones)."""
     init_key, _ = seed_keys(seed)
@@ -178,7 +150,7 @@ def init_state(cfg: ExperimentConfig, seed: int, init_params_override=None) -> T
     return TrainState(params=params, opt_state=opt_state, iteration=jnp.zeros((), jnp.int32))
 
 
-def make_iteration(cfg: ExperimentConfig, frozen_networks=()):
+def make_iteration(cfg: ExperimentConfig, frozen_agents=()):
     """``iteration(state, run_key, frozen_params) -> (state, metrics)`` for one seed (pure)."""
     matches = build_matches(cfg)
     env = make_params(games.get(cfg.game), horizon=cfg.horizon, dtype=jnp.float32)
@@ -193,7 +165,7 @@ def make_iteration(cfg: ExperimentConfig, frozen_networks=()):
         match_metrics = {}
         for m, (match, co) in enumerate(zip(matches, coplayers)):
             side_b, z_b = make_player(co, keys[2 * m], match.episodes, learners=state.params, frozen=frozen_params,
-                                      network=net, frozen_networks=frozen_networks)
+                                      agent=net, frozen_agents=frozen_agents)
             own = jax.tree_util.tree_map(lambda x: x[match.learner], state.params)
             side_a = network_player(net, own, z_b if net.use_z else None)
             if side_b.kind == "network" and net.use_z and co.kind == "learner":
@@ -243,10 +215,10 @@ def make_iteration(cfg: ExperimentConfig, frozen_networks=()):
 
 
 @functools.lru_cache(maxsize=16)
-def make_chunk(cfg: ExperimentConfig, length: int, frozen_networks=()):
+def make_chunk(cfg: ExperimentConfig, length: int, frozen_agents=()):
     """Jitted ``chunk(states, run_keys, frozen) -> (states, metrics)``: ``length`` iterations
     for every seed (leading axis of ``states``, ``run_keys`` and ``frozen`` leaves)."""
-    it = make_iteration(cfg, frozen_networks)
+    it = make_iteration(cfg, frozen_agents)
 
     def one_seed(state, run_key, frozen):
         return jax.lax.scan(lambda s, _: it(s, run_key, frozen), state, None, length=length)

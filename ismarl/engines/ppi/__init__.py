@@ -1,0 +1,1 @@
+"""Predictive Policy Improvement (SPEC §4) as a training engine: one iteration is one phase."""

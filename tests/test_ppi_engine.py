@@ -1,0 +1,199 @@
+"""The PPI engine (ismarl.engines.ppi): PPI as a player round by round (the same decision as the
+batch functions of ismarl.agents.ppi_policy), the compact dataset, the phase loop, resume, the
+engine's place in the run layer (evaluate plays the deployed π) and its config errors."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ismarl import games, strategies
+from ismarl.agents import ppi_policy as pp
+from ismarl.agents import world_model as wm
+from ismarl.agents.match import play_match
+from ismarl.agents.network import NetworkConfig
+from ismarl.agents.players import agent_player, ppi_player, tabular_player
+from ismarl.engines import engine_for
+from ismarl.engines.experiment import ExperimentConfig, RunOptions, apply_overrides
+from ismarl.engines.ppi import engine as ppi
+from ismarl.engines.ppi.config import PPIConfig
+from ismarl.runs import checkpoint
+from ismarl.runs.evaluate import evaluate_run, play_learner
+from ismarl.runs.train import train
+from ismarl.sim.core import make_params
+from ismarl.sim.simulate import play
+
+IPD = games.ipd()
+
+
+def tiny(**kw) -> ExperimentConfig:
+    base = dict(name="ppi_tiny", engine="ppi", pools=((("random", 1.0),),), batch_size=8, iterations=2,
+                network=NetworkConfig(hidden=8, embed=4), horizon=12,
+                ppi=PPIConfig(pretrain_episodes=32, epochs=1.0, fit_batch=8, learning_rate=3e-3, k=2,
+                              rollout_horizon=4, heldout_episodes=8),
+                run=RunOptions(chunk=1, checkpoint_every=1, probe_every=0, probe_episodes=8))
+    base.update(kw)
+    return ExperimentConfig(**base)
+
+
+# 1. the compact dataset ---------------------------------------------------------------------------
+def test_outcome_codes_give_back_the_tokens():
+    k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
+    actions, rewards = play(strategies.sample_uniform(k1, (50,)), strategies.sample_uniform(k2, (50,)), IPD, 30, 50, k3)
+    codes = wm.outcome_codes(actions)
+    assert codes.dtype == jnp.uint8 and codes.shape == (50, 30) and int(codes.max()) <= 3
+    back = wm.codes_tokens(codes, pp.own_payoffs(IPD))
+    want = wm.episode_tokens(actions, rewards)
+    for a, b in zip(back, want):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+
+
+# 2. PPI as a player: the same decision as the batch functions -------------------------------------
+def test_agent_step_is_improved_policy_at_the_history():
+    cfg = wm.WorldModelConfig(hidden=8, embed=4)
+    params = cfg.init(jax.random.PRNGKey(1))
+    agent = pp.PPIAgent(world=cfg, beta=3.0, k=4, horizon=5, q="mean", discount=0.9, episode_horizon=10, payoffs=IPD)
+    n = 6
+    traj = play_match(jax.random.PRNGKey(2), ppi_player(agent, params, jax.random.PRNGKey(3)),
+                      tabular_player(strategies.sample_uniform(jax.random.PRNGKey(4), (n,))), n,
+                      make_params(IPD, horizon=10, dtype=jnp.float32))
+    # replay round t's decision with the batch functions on the history so far and the same key
+    both = jnp.stack([traj.actions[0].T, traj.actions[1].T], axis=-1)
+    tokens = wm.episode_tokens(both, jnp.stack([traj.rewards[0].T, traj.rewards[1].T], axis=-1))
+    key = jax.random.PRNGKey(3)
+    for t in range(10):
+        key, sub = jax.random.split(key)
+        h = pp.model_state_after(cfg, params, wm.Tokens(tokens.obs[:, :t + 1], tokens.rewards[:, :t + 1], tokens.actions[:, :t]))
+        _, _, pi = pp.improved_policy(cfg, params, h, sub, 3.0, 5, 10 - t, 4, IPD, q="mean", discount=0.9)
+        np.testing.assert_allclose(np.asarray(traj.p_coop[0, t]), np.asarray(pi[:, 0]), atol=2e-5)
+
+
+def test_beta_zero_plays_the_prior():
+    cfg = wm.WorldModelConfig(hidden=8, embed=4)
+    params = cfg.init(jax.random.PRNGKey(1))
+    agent = pp.PPIAgent(world=cfg, beta=0.0, k=4, horizon=5, q="sum", discount=1.0, episode_horizon=6, payoffs=IPD)
+    traj = play_match(jax.random.PRNGKey(2), ppi_player(agent, params, jax.random.PRNGKey(3)),
+                      tabular_player(jnp.full((4, 5), 0.5)), 4, make_params(IPD, horizon=6, dtype=jnp.float32))
+    both = jnp.stack([traj.actions[0].T, traj.actions[1].T], axis=-1)
+    tokens = wm.episode_tokens(both, jnp.stack([traj.rewards[0].T, traj.rewards[1].T], axis=-1))
+    prior = jax.nn.softmax(wm.model_outputs(cfg, params, tokens).action_logits, axis=-1)[..., 0]  # (N, T)
+    np.testing.assert_allclose(np.asarray(traj.p_coop[0]).T, np.asarray(prior), atol=2e-5)
+
+
+def test_ppi_agent_errors():
+    cfg = wm.WorldModelConfig(hidden=8, embed=4)
+    good = dict(world=cfg, beta=1.0, k=2, horizon=3, q="sum", discount=1.0, episode_horizon=5, payoffs=IPD)
+    with pytest.raises(ValueError, match="q must be one of"):
+        pp.PPIAgent(**{**good, "q": "median"})
+    with pytest.raises(ValueError, match="discount must be"):
+        pp.PPIAgent(**{**good, "discount": 1.5})
+    with pytest.raises(TypeError, match="world must be a WorldModelConfig"):
+        pp.PPIAgent(**{**good, "world": NetworkConfig()})
+    with pytest.raises(ValueError, match="a PPI player needs a key"):
+        agent_player(pp.PPIAgent(**good), cfg.init(jax.random.PRNGKey(0)))
+    with pytest.raises(TypeError, match="agent must be a NetworkConfig or a PPIAgent"):
+        agent_player("gru", {})
+
+
+# 3. the phase loop --------------------------------------------------------------------------------
+def test_d0_kinds():
+    cfg = tiny(horizon=60)
+    tab = ppi.pretrain_codes(cfg, jax.random.PRNGKey(0), 400)
+    coin = ppi.pretrain_codes(cfg, jax.random.PRNGKey(0), 400, "random_actions")
+    assert tab.shape == coin.shape == (400, 60)
+    own = np.asarray(coin) // 2
+    assert abs(own.mean() - 0.5) < 0.02  # fair coins
+    # tabular agents are memory-1 with heterogeneous strategies: per-episode rates spread far more
+    spread = lambda c: np.std((np.asarray(c) // 2).mean(axis=1))
+    assert spread(tab) > 2 * spread(coin)
+
+
+def test_state_holds_d0_then_each_phase_appends_the_learners_episodes():
+    cfg = tiny(pools=((("learner:1", 0.5), ("random", 0.5)), (("learner:0", 0.5), ("tft", 0.5))))
+    state = jax.tree_util.tree_map(lambda x: x[None], ppi.init_state(cfg, 0))
+    assert state.data.shape == (1, 2, ppi.capacity(cfg), 12) and state.data.dtype == jnp.uint8
+    assert int(state.count[0]) == 32
+    chunk = ppi.make_chunk(cfg, 1)
+    new, metrics = chunk(state, jnp.stack([jax.random.PRNGKey(9)]), ())
+    assert int(new.count[0]) == 40
+    np.testing.assert_array_equal(np.asarray(new.data[0, :, :32]), np.asarray(state.data[0, :, :32]))
+    added = np.asarray(new.data[0, :, 32:40])  # (learners, 8, T): 4 against each other, then 4 others
+    # the shared match is stored from both sides: learner 1's codes are learner 0's with roles swapped
+    swap = {0: 0, 1: 2, 2: 1, 3: 3}
+    np.testing.assert_array_equal(np.vectorize(swap.get)(added[0, :4]), added[1, :4])
+    # against TFT the co-player's move repeats the learner's previous one
+    tft_rounds = added[1, 4:]
+    np.testing.assert_array_equal(tft_rounds[:, 1:] % 2, tft_rounds[:, :-1] // 2)
+    assert set(metrics.matches) == {"learner:0_vs_learner:1", "learner:0_vs_random", "learner:1_vs_tft"}
+    gap = np.asarray(metrics.learners["inference_gap"])
+    assert gap.shape == (1, 1, 2) and np.all(np.isfinite(gap))
+    assert float(metrics.scalars["fit_steps"][0, 0]) == 4.0  # ceil(1 epoch * 32 / 8)
+
+
+def test_fit_steps_follow_epochs_and_cap():
+    cfg = tiny(ppi=PPIConfig(pretrain_episodes=32, epochs=2.5, fit_batch=10, max_fit_steps=0))
+    assert int(ppi.fit_steps(cfg, 32)) == 8
+    cfg = tiny(ppi=PPIConfig(pretrain_episodes=32, epochs=2.5, fit_batch=10, max_fit_steps=5))
+    assert int(ppi.fit_steps(cfg, 32)) == 5
+
+
+def test_resume_repeats_an_uninterrupted_run(tmp_path):
+    cfg = tiny(iterations=3)
+    whole = train(cfg, [0, 1], tmp_path / "whole", progress=False, log=lambda *a: None)
+    train(cfg, [0, 1], tmp_path / "part", progress=False, stop_at=1, log=lambda *a: None)
+    assert checkpoint.read_sidecar(tmp_path / "part")["iteration"] == 1
+    resumed = train(cfg, [0, 1], tmp_path / "part", resume=True, progress=False, log=lambda *a: None)
+    for a, b in zip(jax.tree_util.tree_leaves(whole), jax.tree_util.tree_leaves(resumed)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    lines = lambda d: [ln for ln in (d / "metrics.jsonl").read_text().splitlines()]
+    strip = lambda ln: {k: v for k, v in json.loads(ln).items() if k != "wall_s"}
+    assert [strip(x) for x in lines(tmp_path / "whole")] == [strip(x) for x in lines(tmp_path / "part")]
+
+
+def test_evaluate_plays_the_deployed_improved_policy(tmp_path):
+    cfg = tiny(iterations=1)
+    train(cfg, [3], tmp_path / "run", progress=False, log=lambda *a: None)
+    result = evaluate_run(tmp_path / "run", ["tft"], episodes=6)
+    from ismarl.runs.store import load_run
+    rcfg, _, params, _ = load_run(tmp_path / "run")
+    assert engine_for(rcfg).agent(rcfg).beta == cfg.ppi.beta
+    p = jax.tree_util.tree_map(lambda x: x[0, 0], params)
+    traj, _ = play_learner(rcfg, p, "tft", 6, jax.random.fold_in(jax.random.PRNGKey(12345), 0))
+    assert result["coplayers"]["tft"]["per_seed"][0]["learner"]["coop"] == pytest.approx(
+        float(1 - np.asarray(traj.actions[0]).mean()))
+    # learner-vs-learner evaluation across two PPI runs works too
+    both = evaluate_run(tmp_path / "run", [], episodes=4, coplayer_run=tmp_path / "run")
+    assert len(both["coplayers"]) == 1
+
+
+# 4. config errors ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("assignment, message", [
+    ("ppi.q=\"median\"", "ppi.q must be 'mean' or 'sum'"),
+    ("ppi.collect=\"greedy\"", "ppi.collect must be one of"),
+    ("ppi.pretrain=\"humans\"", "ppi.pretrain must be one of"),
+    ("ppi.k=0", "ppi.k must be"),
+    ("ppi.discount=2", "ppi.discount must be"),
+    ("ppi.learning_rate=0", "ppi.learning_rate must be"),
+    ("ppi.reinit=1", "ppi.reinit must be true or false"),
+    ("ppi.nosuch=1", "unknown field 'nosuch'"),
+])
+def test_ppi_config_errors(assignment, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        apply_overrides(tiny(), [assignment])
+
+
+def test_opponent_id_is_refused_by_the_ppi_engine(tmp_path):
+    cfg = tiny(network=NetworkConfig(hidden=8, embed=4, use_z=True))
+    with pytest.raises(ValueError, match="no opponent-ID input yet"):
+        train(cfg, [0], tmp_path / "z", progress=False)
+    assert not (tmp_path / "z").exists()
+
+
+def test_ppi_section_is_hashed_only_for_ppi():
+    a2c = ExperimentConfig(name="x", pools=((("random", 1.0),),), batch_size=4, iterations=1)
+    assert a2c.hash() == a2c.replace(ppi=PPIConfig(beta=1.0)).hash()
+    assert tiny().hash() != tiny(ppi=PPIConfig(beta=1.0)).hash()
