@@ -246,7 +246,7 @@ def test_divergence_stops_without_saving_the_bad_state(tmp_path, monkeypatch, ca
     assert checkpoint.read_sidecar(run)["iteration"] == 2
     assert checkpoint.snapshot_iterations(run) == [0, 2]
     store.load_run(run)  # the kept checkpoint is finite and loads
-    with pytest.raises(ValueError, match=r"diverged in iterations 3\.\.4.*smaller a2c\.learning_rate"):
+    with pytest.raises(ValueError, match=r"diverged in iterations 3\.\.4.*smaller learning rate \(--set a2c\.learning_rate"):
         main([*ARGS, "--out", str(run), "--resume", "--debug"])
     # diverging before the first checkpoint leaves no run directory behind
     fresh = tmp_path / "fresh"

@@ -46,6 +46,10 @@ def test_outcome_codes_give_back_the_tokens():
     actions, rewards = play(strategies.sample_uniform(k1, (50,)), strategies.sample_uniform(k2, (50,)), IPD, 30, 50, k3)
     codes = wm.outcome_codes(actions)
     assert codes.dtype == jnp.uint8 and codes.shape == (50, 30) and int(codes.max()) <= 3
+    for t in (30, 29, 1):  # any length packs and unpacks exactly
+        packed = wm.pack_codes(codes[:, :t])
+        assert packed.dtype == jnp.uint8 and packed.shape == (50, -(-t // 4))
+        np.testing.assert_array_equal(np.asarray(wm.unpack_codes(packed, t)), np.asarray(codes[:, :t]))
     back = wm.codes_tokens(codes, pp.own_payoffs(IPD))
     want = wm.episode_tokens(actions, rewards)
     for a, b in zip(back, want):
@@ -115,13 +119,13 @@ def test_d0_kinds():
 def test_state_holds_d0_then_each_phase_appends_the_learners_episodes():
     cfg = tiny(pools=((("learner:1", 0.5), ("random", 0.5)), (("learner:0", 0.5), ("tft", 0.5))))
     state = jax.tree_util.tree_map(lambda x: x[None], ppi.init_state(cfg, 0))
-    assert state.data.shape == (1, 2, ppi.capacity(cfg), 12) and state.data.dtype == jnp.uint8
+    assert state.data.shape == (1, 2, ppi.capacity(cfg), 3) and state.data.dtype == jnp.uint8  # 12 rounds in 3 bytes
     assert int(state.count[0]) == 32
     chunk = ppi.make_chunk(cfg, 1)
     new, metrics = chunk(state, jnp.stack([jax.random.PRNGKey(9)]), ())
     assert int(new.count[0]) == 40
     np.testing.assert_array_equal(np.asarray(new.data[0, :, :32]), np.asarray(state.data[0, :, :32]))
-    added = np.asarray(new.data[0, :, 32:40])  # (learners, 8, T): 4 against each other, then 4 others
+    added = np.asarray(wm.unpack_codes(new.data[0, :, 32:40], 12))  # (learners, 8, T): 4 against each other, then 4 others
     # the shared match is stored from both sides: learner 1's codes are learner 0's with roles swapped
     swap = {0: 0, 1: 2, 2: 1, 3: 3}
     np.testing.assert_array_equal(np.vectorize(swap.get)(added[0, :4]), added[1, :4])
@@ -139,6 +143,8 @@ def test_fit_steps_follow_epochs_and_cap():
     assert int(ppi.fit_steps(cfg, 32)) == 8
     cfg = tiny(ppi=PPIConfig(pretrain_episodes=32, epochs=2.5, fit_batch=10, max_fit_steps=5))
     assert int(ppi.fit_steps(cfg, 32)) == 5
+    warm = tiny(ppi=PPIConfig(pretrain_episodes=32, epochs=2.5, fit_batch=10, reinit=False, finetune_steps=3))
+    assert [int(ppi.fit_steps(warm, 32, it)) for it in (0, 1, 5)] == [8, 3, 3]
 
 
 def test_resume_repeats_an_uninterrupted_run(tmp_path):
@@ -197,3 +203,26 @@ def test_ppi_section_is_hashed_only_for_ppi():
     a2c = ExperimentConfig(name="x", pools=((("random", 1.0),),), batch_size=4, iterations=1)
     assert a2c.hash() == a2c.replace(ppi=PPIConfig(beta=1.0)).hash()
     assert tiny().hash() != tiny(ppi=PPIConfig(beta=1.0)).hash()
+
+
+def test_init_from_carries_the_model_and_the_whole_dataset(tmp_path):
+    src_cfg = tiny(iterations=1)
+    train(src_cfg, [0, 1], tmp_path / "src", progress=False, log=lambda *a: None)
+    from ismarl.runs.train import initial_states
+    size = src_cfg.ppi.pretrain_episodes + src_cfg.batch_size
+    cfg = tiny(pools=((("learner:1", 1.0),), (("learner:0", 1.0),)), init_from=(str(tmp_path / "src"),) * 2,
+               init_seed_offset=(0, 1), ppi=PPIConfig(**{**tiny().ppi.__dict__, "pretrain_episodes": size}))
+    states = initial_states(cfg, [5, 6])
+    src, _ = checkpoint.load(tmp_path / "src", initial_states(src_cfg, [0, 1]))
+    # seed 5's learners are the source's seeds 0 and 1, seed 6's its seeds 1 and 0
+    for k, (a, b) in enumerate(((0, 1), (1, 0))):
+        np.testing.assert_array_equal(np.asarray(states.data[k, 0, :size]), np.asarray(src.data[a, 0, :size]))
+        np.testing.assert_array_equal(np.asarray(states.data[k, 1, :size]), np.asarray(src.data[b, 0, :size]))
+        for x, y in zip(jax.tree_util.tree_leaves(states.params), jax.tree_util.tree_leaves(src.params)):
+            np.testing.assert_array_equal(np.asarray(x[k, 1]), np.asarray(y[b, 0]))
+    assert int(states.count[0]) == size
+    wrong = cfg.replace(ppi=PPIConfig(**{**cfg.ppi.__dict__, "pretrain_episodes": size - 1}))
+    with pytest.raises(ValueError, match=f"its learners hold {size} episodes.*set ppi.pretrain_episodes={size}"):
+        initial_states(wrong, [5, 6])
+    with pytest.raises(ValueError, match="init_iteration: the ppi engine starts from a run's final checkpoint only"):
+        initial_states(cfg.replace(init_iteration=1), [5, 6])

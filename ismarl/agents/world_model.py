@@ -40,7 +40,7 @@ from ismarl.inference import coplayer_predictions, log_loss
 
 __all__ = [
     "WorldModelConfig", "WorldModel", "Tokens", "Predictions", "LossParts", "episode_tokens",
-    "token_actions", "outcome_codes", "codes_tokens", "check_tokens", "check_model", "TOKEN_KINDS", "input_rows", "step_token", "head_outputs",
+    "token_actions", "outcome_codes", "codes_tokens", "pack_codes", "unpack_codes", "check_tokens", "check_model", "TOKEN_KINDS", "input_rows", "step_token", "head_outputs",
     "model_outputs", "loss", "coplayer_probability", "coplayer_cooperation",
     "inference_gap", "make_optimizer", "fit_step", "fit", "traced_loss", "traced_coplayer_cooperation",
 ]
@@ -234,6 +234,29 @@ def outcome_codes(actions) -> jnp.ndarray:
     stored in; :func:`codes_tokens` turns it back into tokens."""
     actions = jnp.asarray(actions)
     return (2 * actions[..., 0] + actions[..., 1]).astype(jnp.uint8)
+
+
+CODES_PER_BYTE = 4  # an outcome code takes 2 bits
+
+
+def pack_codes(codes) -> jnp.ndarray:
+    """Outcome codes (..., T) packed four to a byte (..., ceil(T / 4)) uint8 (round ``4j + i`` in
+    bits ``2i, 2i+1`` of byte ``j``; padding rounds are 0): a dataset's stored form."""
+    codes = jnp.asarray(codes, jnp.uint8)
+    t = codes.shape[-1]
+    pad = -t % CODES_PER_BYTE
+    codes = jnp.pad(codes, [(0, 0)] * (codes.ndim - 1) + [(0, pad)])
+    groups = codes.reshape(codes.shape[:-1] + (-1, CODES_PER_BYTE))
+    shifts = jnp.arange(CODES_PER_BYTE, dtype=jnp.uint8) * 2
+    return (groups << shifts).sum(axis=-1, dtype=jnp.uint8)  # disjoint bits: the sum is the bitwise or
+
+
+def unpack_codes(packed, horizon: int) -> jnp.ndarray:
+    """The outcome codes (..., horizon) of :func:`pack_codes` output. Pure and traceable."""
+    packed = jnp.asarray(packed, jnp.uint8)
+    shifts = jnp.arange(CODES_PER_BYTE, dtype=jnp.uint8) * 2
+    codes = (packed[..., None] >> shifts) & 3
+    return codes.reshape(packed.shape[:-1] + (-1,))[..., :horizon]
 
 
 def codes_tokens(codes, payoffs) -> Tokens:

@@ -23,7 +23,10 @@ class Engine(NamedTuple):
     ``chunk(states, run_keys, frozen_params) -> (states, metrics)`` over a leading seed axis;
     ``agent(cfg)`` -> the static description of a trained learner as it plays
     (:func:`ismarl.agents.players.agent_player`); ``init_params(cfg, key)`` -> one learner's
-    fresh parameters (the shapes a checkpoint's parameters are read into).
+    fresh parameters (the shapes a checkpoint's parameters are read into); ``inherit`` (or None:
+    learners start from another run's parameters alone) -> ``inherit(cfg, states, learner,
+    source_cfg, source_states, name)``: ``states`` with ``learner`` taken over from the source
+    run's full states (learner 0, one per seed), for ``init_from``.
     """
 
     name: str
@@ -32,11 +35,12 @@ class Engine(NamedTuple):
     make_chunk: Callable
     agent: Callable
     init_params: Callable
+    inherit: Callable | None = None
 
 
 ENGINES = {
     "a2c": Engine("a2c", a2c.build_matches, a2c.init_state, a2c.make_chunk, a2c.agent, a2c.learner_params),
-    "ppi": Engine("ppi", ppi.validate, ppi.init_state, ppi.make_chunk, agent=ppi.agent, init_params=ppi.init_params),
+    "ppi": Engine("ppi", ppi.validate, ppi.init_state, ppi.make_chunk, ppi.agent, ppi.init_params, ppi.inherit),
 }
 
 

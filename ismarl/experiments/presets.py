@@ -14,6 +14,7 @@ from typing import Callable, NamedTuple
 from ismarl.agents.network import NetworkConfig
 from ismarl.engines.a2c.config import A2CConfig
 from ismarl.engines.experiment import ExperimentConfig, RunOptions
+from ismarl.engines.ppi.config import PPIConfig
 from ismarl.engines.schedule import Schedule
 
 PRESETS = ("paper", "cpu", "fast")
@@ -160,6 +161,77 @@ def step4(tabular_fraction: float = 0.5, opponent_id: bool = False, name: str = 
     }
 
 
+def _ppi(name: str, pools, pretrain: str = "tabular", **kw) -> dict[str, ExperimentConfig]:
+    """The presets of a PPI experiment (SPEC §4) with these ``pools``; one iteration is one phase.
+
+    ``paper``: GRU-128 / embedding 32, D0 of 200,000 games, 30 phases of 20,000 new games per
+    learner, each phase re-initialized and fitted for 10 epochs (AdamW, lr 1e-4, weight decay 1e-2,
+    batch 256), π ∝ p_φ exp(β Q̂) with Q̂ the per-round mean of K = 8 rollouts of 15 rounds and β = 100:
+    the paper's β = 0.01 read as the temperature α = 1/β of its KL-regularized objective (taken as
+    an inverse temperature it leaves the prior unchanged; chapter 10's β study).
+
+    ``cpu``: GRU-64, D0 of 20,000 games; the model is fitted on D0 from fresh parameters once (5
+    epochs, batch 128, lr 1e-2: with the paper's 1e-4 a CPU-sized fit does not learn to infer its
+    co-player, and with 1e-3 it stalls far from the Bayes-optimal prediction; ``results/ppi_fit``)
+    and then fine-tuned on all data so far for 150 steps per phase instead of re-initialized;
+    300 new games per learner in each of 8 phases."""
+    paper = ExperimentConfig(
+        name=name, engine="ppi", pools=pools, batch_size=20_000, iterations=30, network=NetworkConfig(128, 32),
+        ppi=PPIConfig(beta=100.0, q="mean", k=8, rollout_horizon=15, pretrain_episodes=200_000, pretrain=pretrain,
+                      epochs=10.0, fit_batch=256, learning_rate=1e-4, weight_decay=1e-2, reinit=True),
+        run=RunOptions(chunk=1, checkpoint_every=1, probe_every=1, snapshot_every=1, probe_episodes=256), **kw)
+    cpu = paper.replace(
+        batch_size=300, iterations=8, network=NetworkConfig(64, 32),
+        ppi=PPIConfig(beta=100.0, q="mean", k=8, rollout_horizon=15, pretrain_episodes=20_000, pretrain=pretrain,
+                      epochs=5.0, fit_batch=128, learning_rate=1e-2, weight_decay=1e-2, reinit=False,
+                      finetune_steps=150),
+    ).with_run(probe_episodes=128, probe_every=1, checkpoint_every=1, snapshot_every=1)
+    fast = paper.replace(
+        batch_size=16, iterations=2, network=NetworkConfig(16, 8), horizon=100,
+        ppi=PPIConfig(beta=100.0, q="mean", k=2, rollout_horizon=5, pretrain_episodes=64, pretrain=pretrain,
+                      epochs=1.0, fit_batch=32, learning_rate=1e-2, reinit=False, finetune_steps=2,
+                      heldout_episodes=32),
+    ).with_run(probe_episodes=16, probe_every=1, checkpoint_every=1, snapshot_every=1)
+    return {"paper": paper, "cpu": cpu, "fast": fast}
+
+
+def ppi_step1() -> dict[str, ExperimentConfig]:
+    """PPI Step 1: one learner against fresh U(0, 1)^5 tabular agents (the paper's Fig 2A/B)."""
+    return _ppi("ppi_step1", (RANDOM_POOL,))
+
+
+def ppi_step2() -> dict[str, ExperimentConfig]:
+    """PPI Step 2: a fresh PPI learner against the frozen PPI Step-1 agent (Fig 2C/D)."""
+    return _ppi("ppi_step2", ((("frozen:0", 1.0),),), frozen=("ppi_step1",))
+
+
+def ppi_step3() -> dict[str, ExperimentConfig]:
+    """PPI Step 3: two PPI Step-2 extorters trained against each other (Fig 2E/F). Seed i's
+    learners take over the Step-2 run's seeds i and i + 1: each its model and its whole dataset
+    (D0 and its games against the Fixed-ICL), which the paper leaves open; a phase then refits on
+    that data and the new games between the two. At ``cpu`` scale the first phase fine-tunes the
+    extorter's model like every later one."""
+    out = {}
+    for preset, cfg in ppi_step2().items():
+        size = cfg.ppi.pretrain_episodes + cfg.iterations * cfg.batch_size
+        ppi = dataclasses.replace(cfg.ppi, pretrain_episodes=size,
+                                  max_fit_steps=cfg.ppi.finetune_steps if not cfg.ppi.reinit else 0)
+        out[preset] = cfg.replace(name="ppi_step3", pools=((("learner:1", 1.0),), (("learner:0", 1.0),)), frozen=(),
+                                  init_from=("ppi_step2", "ppi_step2"), init_seed_offset=(0, 1), ppi=ppi)
+    return out
+
+
+def ppi_step4(tabular_fraction: float = 0.5, name: str = "ppi_step4") -> dict[str, ExperimentConfig]:
+    """PPI Step 4: two PPI learners, each with its own model and dataset, spending
+    ``1 - tabular_fraction`` of each phase's games against the other and the rest against fresh
+    U(0, 1)^5 agents (Fig 1A). Both start from D0 as the paper's do (no other warm-up); without
+    tabular co-players D0 is random action sequences (the paper's no-tabular ablation)."""
+    tab = (("random", tabular_fraction),) if tabular_fraction > 0 else ()
+    ll = 1.0 - tabular_fraction
+    pools = tuple(((f"learner:{1 - i}", ll),) + tab for i in range(2))
+    return _ppi(name, pools, pretrain="tabular" if tab else "random_actions")
+
+
 class Experiment(NamedTuple):
     """An experiment of the registry: its name, what it is in one line, and its presets."""
 
@@ -184,6 +256,12 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                lambda: step4(tabular_fraction=0.25, name="step4_tabular25")),
     Experiment("step4_tabular75", "Step 4 with three quarters of the episodes against tabular co-players",
                lambda: step4(tabular_fraction=0.75, name="step4_tabular75")),
+    Experiment("ppi_step1", "PPI Step 1: in-context best response to tabular co-players", ppi_step1),
+    Experiment("ppi_step2", "PPI Step 2: a PPI learner extorts the frozen PPI Step-1 agent", ppi_step2),
+    Experiment("ppi_step3", "PPI Step 3: two PPI Step-2 extorters learn against each other", ppi_step3),
+    Experiment("ppi_step4", "PPI Step 4: two PPI learners in a mixed pool (half learner, half tabular)", ppi_step4),
+    Experiment("ppi_step4_no_tabular", "PPI Step 4 ablation: learners only, pretrained on random action sequences",
+               lambda: ppi_step4(tabular_fraction=0.0, name="ppi_step4_no_tabular")),
 )}
 
 

@@ -27,7 +27,7 @@ from ismarl.protocol import ROUNDS_40_60
 from ismarl.runs import checkpoint, metrics
 from ismarl.runs.evaluate import play_learner
 from ismarl.runs.layout import CONFIG, METRICS, resolve_reference
-from ismarl.runs.store import load_run, load_snapshots, source_seeds
+from ismarl.runs.store import config_of, load_run, load_snapshots, seeds_of, source_seeds
 
 
 def _stack(trees):
@@ -69,6 +69,9 @@ def initial_states(cfg: ExperimentConfig, seeds, run_dir="run"):
             raise ValueError(f"init_from needs one entry per learner ({cfg.n_learners}), got {len(cfg.init_from)}")
         if cfg.init_seed_offset and len(cfg.init_seed_offset) != cfg.n_learners:
             raise ValueError(f"init_seed_offset needs one entry per learner ({cfg.n_learners}), got {len(cfg.init_seed_offset)}")
+        engine = engine_for(cfg)
+        if engine.inherit is not None:
+            return _inherit_states(cfg, states, seeds, run_dir)
         params = states.params
         for i, src in enumerate(cfg.init_from):
             if src is None:
@@ -86,8 +89,33 @@ def initial_states(cfg: ExperimentConfig, seeds, run_dir="run"):
             for name, layer in p["params"].items():
                 merged[name] = jax.tree_util.tree_map(lambda full, new: full.at[:, i].set(new), params["params"][name], layer)
             params = {"params": merged}
-        engine = engine_for(cfg)
         states = _stack([engine.init_state(cfg, s, jax.tree_util.tree_map(lambda x: x[k], params)) for k, s in enumerate(seeds)])
+    return states
+
+
+def _inherit_states(cfg: ExperimentConfig, states, seeds, run_dir):
+    """``states`` with learner i taken over from ``init_from[i]``'s learner 0 by the engine's
+    ``inherit`` (e.g. PPI: the model and the whole dataset), one source seed per seed
+    (:func:`ismarl.runs.store.source_seeds`)."""
+    engine = engine_for(cfg)
+    if cfg.init_iteration:
+        raise ValueError(f"init_iteration: the {cfg.engine} engine starts from a run's final checkpoint only "
+                         "(its snapshots hold parameters, not the learners' data)")
+    for i, src in enumerate(cfg.init_from):
+        if src is None:
+            continue
+        src_dir = resolve_reference(src, run_dir)
+        meta = checkpoint.read_sidecar(src_dir)
+        src_cfg, src_seeds = config_of(meta, src_dir), seeds_of(meta, src_dir)
+        if src_cfg.engine != cfg.engine:
+            raise ValueError(f"init_from {src}: a run of engine {src_cfg.engine!r} cannot start one of {cfg.engine!r}")
+        shapes = jax.eval_shape(lambda: state_template(src_cfg, src_seeds[:1]))
+        target = jax.tree_util.tree_map(lambda x: np.zeros((len(src_seeds),) + x.shape[1:], x.dtype), shapes)
+        full, _ = checkpoint.load(src_dir, target, seeds=src_seeds)
+        chosen = source_seeds(cfg, i, seeds, src_seeds)
+        idx = np.asarray([list(src_seeds).index(s) for s in chosen])
+        source = jax.tree_util.tree_map(lambda x: jnp.asarray(np.asarray(x)[idx]), full)
+        states = engine.inherit(cfg, states, i, src_cfg, source, src)
     return states
 
 
@@ -158,7 +186,7 @@ def _check_finite_chunk(cfg: ExperimentConfig, states, chunk_metrics, first: int
                 else "there was no checkpoint yet, so the run directory is not kept")
         raise ValueError(f"training diverged in iterations {first + 1}..{last}: non-finite (NaN or infinite) {what} "
                          f"in {bad[0]}; nothing of these iterations was saved ({kept}); train with a smaller "
-                         f"a2c.learning_rate (now {cfg.a2c.learning_rate.short()})")
+                         f"learning rate (--set {cfg.engine}.learning_rate=...)")
 
 
 def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int | None = None,

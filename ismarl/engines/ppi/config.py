@@ -54,6 +54,7 @@ class PPIConfig:
     learning_rate: float = 1e-4
     weight_decay: float = 1e-2
     reinit: bool = True
+    finetune_steps: int = 0
     heldout_episodes: int = 256
 
     def __post_init__(self):
@@ -63,6 +64,7 @@ class PPIConfig:
         for name in ("k", "rollout_horizon", "pretrain_episodes", "fit_batch", "heldout_episodes"):
             check_int(getattr(self, name), f"ppi.{name}", minimum=1)
         check_int(self.max_fit_steps, "ppi.max_fit_steps", minimum=0)
+        check_int(self.finetune_steps, "ppi.finetune_steps", minimum=0)
         check_real(self.discount, "ppi.discount", 0.0, 1.0)
         if self.collect not in COLLECT_KINDS:
             raise ValueError(f"ppi.collect must be one of {COLLECT_KINDS}, got {self.collect!r}")

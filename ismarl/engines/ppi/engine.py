@@ -1,8 +1,9 @@
 """Predictive Policy Improvement (SPEC §4) as pure functions over every seed at once.
 
 Each learner has its own sequence model (:mod:`ismarl.agents.world_model`) and its own dataset of
-episodes, stored compactly as one outcome code per round (:func:`ismarl.agents.world_model.outcome_codes`,
-``uint8``) in a buffer of fixed capacity (D0 plus ``iterations × batch_size`` episodes) inside the
+episodes, stored compactly as one 2-bit outcome code per round, four rounds to a byte
+(:func:`ismarl.agents.world_model.outcome_codes`, :func:`~ismarl.agents.world_model.pack_codes`)
+in a buffer of fixed capacity (D0 plus ``iterations × batch_size`` episodes) inside the
 training state, so a checkpoint holds everything a resumed run needs.
 
 One iteration is one *phase* ``k`` (1-based), for every seed (``vmap``):
@@ -29,6 +30,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
 
@@ -54,7 +56,7 @@ LOSS_WINDOW = 50
 @struct.dataclass
 class PPIState:
     params: dict  # (n_learners, ...) the sequence models: after phase k, the model that played phase k
-    data: jnp.ndarray  # (n_learners, capacity, T) uint8 outcome codes, the first ``count`` filled
+    data: jnp.ndarray  # (n_learners, capacity, ceil(T / 4)) packed outcome codes, the first ``count`` filled
     count: jnp.ndarray  # int32 scalar: episodes stored per learner (D0 included)
     iteration: jnp.ndarray  # int32 scalar: phases completed
 
@@ -112,6 +114,10 @@ def pretrain_codes(cfg: ExperimentConfig, key: jax.Array, n: int, kind: str | No
     return wm.outcome_codes(jnp.stack([traj.actions[0].T, traj.actions[1].T], axis=-1))
 
 
+def _width(cfg: ExperimentConfig) -> int:
+    return -(-cfg.horizon // wm.CODES_PER_BYTE)
+
+
 def init_state(cfg: ExperimentConfig, seed: int, init_params_override=None) -> PPIState:
     """One seed's state before phase 1: fresh models (or the given ones) and each learner's D0."""
     init_key, _ = seed_keys(seed)
@@ -121,31 +127,58 @@ def init_state(cfg: ExperimentConfig, seed: int, init_params_override=None) -> P
     else:
         params = init_params_override
     d0 = jnp.stack([pretrain_codes(cfg, jax.random.fold_in(k, 1), cfg.ppi.pretrain_episodes) for k in keys])
-    data = jnp.zeros((cfg.n_learners, capacity(cfg), cfg.horizon), jnp.uint8)
-    data = data.at[:, :cfg.ppi.pretrain_episodes].set(d0)
+    data = jnp.zeros((cfg.n_learners, capacity(cfg), _width(cfg)), jnp.uint8)
+    data = data.at[:, :cfg.ppi.pretrain_episodes].set(wm.pack_codes(d0))
     return PPIState(params=params, data=data, count=jnp.asarray(cfg.ppi.pretrain_episodes, jnp.int32),
                     iteration=jnp.zeros((), jnp.int32))
 
 
-def fit_steps(cfg: ExperimentConfig, count):
-    """Fit steps of a phase whose dataset holds ``count`` episodes: ``ppi.epochs`` passes of
-    ``ppi.fit_batch``, at most ``ppi.max_fit_steps`` (0 = no cap)."""
+def inherit(cfg: ExperimentConfig, states: PPIState, learner: int, source_cfg: ExperimentConfig,
+            source: PPIState, name: str = "init_from") -> PPIState:
+    """``states`` (leading seed axis) with learner ``learner`` started from another PPI run's
+    learner 0 (``source``, one per seed): its model and its whole dataset, which becomes this run's
+    starting data in place of D0 (so ``ppi.pretrain_episodes`` must equal its size). This is how a
+    PPI learner carries what it learned into a later step (Step 3 from Step-2 extorters): a phase
+    refits the model on all its data."""
+    count = int(np.asarray(source.count).reshape(-1)[0])
+    if count != cfg.ppi.pretrain_episodes:
+        raise ValueError(f"{name}: its learners hold {count} episodes, which start this run's datasets; "
+                         f"set ppi.pretrain_episodes={count} (now {cfg.ppi.pretrain_episodes})")
+    if (source_cfg.network.hidden, source_cfg.network.embed) != (cfg.network.hidden, cfg.network.embed):
+        raise ValueError(f"{name}: its model (network {source_cfg.network}) differs from this run's {cfg.network}")
+    if (source_cfg.horizon, source_cfg.game) != (cfg.horizon, cfg.game):
+        raise ValueError(f"{name}: it played {source_cfg.game} for {source_cfg.horizon} rounds, this run "
+                         f"{cfg.game} for {cfg.horizon}")
+    src = jax.tree_util.tree_map(lambda x: x[:, 0], (source.params, source.data))
+    params = jax.tree_util.tree_map(lambda full, new: full.at[:, learner].set(new), states.params, src[0])
+    data = states.data.at[:, learner, :count].set(src[1][:, :count])
+    return states.replace(params=params, data=data)
+
+
+def fit_steps(cfg: ExperimentConfig, count, iteration=0):
+    """Fit steps of phase ``iteration + 1`` whose dataset holds ``count`` episodes: ``ppi.epochs``
+    passes of ``ppi.fit_batch``, at most ``ppi.max_fit_steps`` (0 = no cap); a warm-started phase
+    (no ``ppi.reinit``, after the first) fits ``ppi.finetune_steps`` when that is set."""
     p = cfg.ppi
     steps = jnp.ceil(p.epochs * count / p.fit_batch).astype(jnp.int32)
-    return jnp.minimum(steps, p.max_fit_steps) if p.max_fit_steps else steps
+    if p.max_fit_steps:
+        steps = jnp.minimum(steps, p.max_fit_steps)
+    if not p.reinit and p.finetune_steps:
+        steps = jnp.where(iteration > 0, p.finetune_steps, steps)
+    return steps
 
 
-def _fit(cfg: ExperimentConfig, params, data, count, key):
-    """Fit one learner's model on its first ``count`` episodes; returns ``(params, LossParts)``
-    (the losses averaged over the last :data:`LOSS_WINDOW` steps)."""
+def _fit(cfg: ExperimentConfig, params, data, count, iteration, key):
+    """Fit one learner's model on its first ``count`` episodes in phase ``iteration + 1``;
+    returns ``(params, LossParts)`` (the losses averaged over the last :data:`LOSS_WINDOW` steps)."""
     world, table = world_config(cfg), _table(cfg)
     opt = wm.make_optimizer(cfg.ppi.learning_rate, cfg.ppi.weight_decay)
-    steps = fit_steps(cfg, count)
+    steps = fit_steps(cfg, count, iteration)
 
     def body(i, carry):
         params, opt_state, acc = carry
         idx = jax.random.randint(jax.random.fold_in(key, i), (cfg.ppi.fit_batch,), 0, count)
-        tokens = wm.codes_tokens(data[idx], table)
+        tokens = wm.codes_tokens(wm.unpack_codes(data[idx], cfg.horizon), table)
         grads, parts = jax.grad(lambda q: wm.traced_loss(world, q, tokens), has_aux=True)(params)
         updates, opt_state = opt.update(grads, opt_state, params)
         last = (i >= steps - LOSS_WINDOW).astype(jnp.float32)
@@ -190,7 +223,7 @@ def make_iteration(cfg: ExperimentConfig, frozen_agents=()):
             start = jax.vmap(lambda k: init_params(cfg, k))(jax.random.split(k_init, n_learners))
         else:
             start = state.params
-        params, parts = jax.vmap(lambda p, d, k: _fit(cfg, p, d, state.count, k))(
+        params, parts = jax.vmap(lambda p, d, k: _fit(cfg, p, d, state.count, state.iteration, k))(
             start, state.data, jax.random.split(k_fit, n_learners))
 
         keys = jax.random.split(k_play, 2 * len(matches))
@@ -208,12 +241,12 @@ def make_iteration(cfg: ExperimentConfig, frozen_agents=()):
                 new[co.index].append(wm.outcome_codes(both[..., ::-1]))
             coop = 1.0 - traj.actions.astype(jnp.float32)
             match_metrics[match.name] = MatchMetrics(reward=traj.rewards.mean(axis=(1, 2)), coop=coop.mean(axis=(1, 2)))
-        data = jnp.stack([jax.lax.dynamic_update_slice(state.data[i], jnp.concatenate(new[i]), (state.count, 0))
+        data = jnp.stack([jax.lax.dynamic_update_slice(state.data[i], wm.pack_codes(jnp.concatenate(new[i])), (state.count, 0))
                           for i in range(n_learners)])
         gap = jax.vmap(lambda p: _inference_gap(cfg, p, heldout))(params)
         learners = {"obs_ce": parts.obs_ce, "reward_se": parts.reward_se, "action_ce": parts.action_ce,
                     "inference_gap": gap}
-        scalars = {"fit_steps": fit_steps(cfg, state.count).astype(jnp.float32)}
+        scalars = {"fit_steps": fit_steps(cfg, state.count, state.iteration).astype(jnp.float32)}
         state = PPIState(params=params, data=data, count=state.count + cfg.batch_size, iteration=state.iteration + 1)
         return state, IterationMetrics(matches=match_metrics, learners=learners, scalars=scalars)
 
