@@ -19,7 +19,7 @@ from ismarl.experiments.warmup import criterion_pairs, warmup_best_responders
 from ismarl.protocol import STEP1
 from ismarl.runs import evaluate as ev
 from ismarl.runs.checkpoint import CheckpointError
-from ismarl.runs.provenance import write_manifest
+from ismarl.runs.provenance import git_commit, write_manifest
 from ismarl.runs.train import check_seeds, train
 from ismarl.scale import preset_name
 
@@ -175,10 +175,10 @@ def _run(args) -> int:
             cfg = cfg.replace(iterations=args.iterations)
         if args.stop_at is not None and args.stop_at < 1:
             raise ValueError(f"--stop-at {args.stop_at}: give an iteration >= 1 to stop (and checkpoint) after")
-        t0 = time.time()
+        t0, commit = time.time(), git_commit() if args.manifest else None  # the code the run starts with
         train(cfg, args.seeds, args.out, resume=args.resume, stop_at=args.stop_at, progress=not args.no_progress)
         if args.manifest:
-            write_manifest(args.out, wall_time_s=time.time() - t0, experiment=cfg.name, seeds=args.seeds,
+            write_manifest(args.out, wall_time_s=time.time() - t0, commit=commit, experiment=cfg.name, seeds=args.seeds,
                            config_hash=cfg.hash(), resumed=args.resume)
         return 0
     if args.command == "reproduce":

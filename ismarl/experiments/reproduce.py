@@ -26,7 +26,7 @@ from ismarl.experiments.presets import EXPERIMENTS, ORDER, PAPER, WARMUPS, build
 from ismarl.experiments.warmup import criterion_pairs, warmup_best_responders
 from ismarl.runs import checkpoint
 from ismarl.runs.evaluate import evaluate_run, read_evaluation, write_json
-from ismarl.runs.provenance import write_manifest
+from ismarl.runs.provenance import git_commit, write_manifest
 from ismarl.runs.train import train
 
 def dependencies(cfg: ExperimentConfig) -> list[str]:
@@ -144,10 +144,10 @@ def run_chain(steps, preset: str, seeds, out, overrides=(), manifest: bool = Tru
             continue
         resume = checkpoint.exists(run_dir)
         log(f"{step}: {'resuming' if resume else 'training'} {cfg.iterations} iterations into {run_dir}")
-        t0 = time.time()
+        t0, commit = time.time(), git_commit() if manifest else None  # the code the run starts with
         train(cfg, seeds, run_dir, resume=resume, progress=progress, log=log)
         if manifest:
-            write_manifest(run_dir, wall_time_s=time.time() - t0, experiment=cfg.name, seeds=seeds,
+            write_manifest(run_dir, wall_time_s=time.time() - t0, commit=commit, experiment=cfg.name, seeds=seeds,
                            config_hash=cfg.hash(), resumed=resume, chain=str(out))
         done.append((step, "resumed" if resume else "trained"))
     return done

@@ -78,13 +78,15 @@ def current_command() -> str:
     return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *argv])
 
 
-def write_manifest(directory, command: str | None = None, wall_time_s: float | None = None, **extra) -> Path:
-    """Write ``manifest.json`` into ``directory`` atomically and return its path."""
+def write_manifest(directory, command: str | None = None, wall_time_s: float | None = None,
+                   commit: str | None = None, **extra) -> Path:
+    """Write ``manifest.json`` into ``directory`` atomically and return its path. ``commit`` is
+    the code's commit when the run started (:func:`git_commit`; default: now)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     manifest = {
         "command": command or current_command(),
-        "commit": git_commit(),
+        "commit": commit or git_commit(),
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": None if wall_time_s is None else round(float(wall_time_s), 2),
         "machine": machine_info(),
