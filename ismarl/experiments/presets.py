@@ -185,7 +185,7 @@ def _ppi(name: str, pools, pretrain: str = "tabular", **kw) -> dict[str, Experim
         ppi=PPIConfig(beta=100.0, q="mean", k=8, rollout_horizon=15, pretrain_episodes=20_000, pretrain=pretrain,
                       epochs=5.0, fit_batch=128, learning_rate=1e-2, weight_decay=1e-2, reinit=False,
                       finetune_steps=150),
-    ).with_run(probe_episodes=128, probe_every=1, checkpoint_every=1, snapshot_every=1)
+    ).with_run(probe_episodes=64, probe_every=2, checkpoint_every=1, snapshot_every=1)
     fast = paper.replace(
         batch_size=16, iterations=2, network=NetworkConfig(16, 8), horizon=100,
         ppi=PPIConfig(beta=100.0, q="mean", k=2, rollout_horizon=5, pretrain_episodes=64, pretrain=pretrain,

@@ -1,0 +1,144 @@
+"""Looking inside a PPI run: how close its sequence models come to the exact Bayes-optimal
+prediction of the co-player (:mod:`ismarl.inference`), and how its improved policy depends on β.
+
+* :func:`inference_report` -- per seed, the model's co-player predictions on held-out games of
+  U(0, 1)^5 co-players (the seed's diagnostic games, never trained on) against the Bayes-optimal
+  ones: the log-loss gap and a calibration table (predicted probability bins against the
+  observed frequency of cooperation), for the model a run held after any phase.
+* :func:`beta_sweep` -- the deployed policy π ∝ p_φ exp(β Q̂) of a run's models replayed with
+  other β (and Q̂ readings), against tabular co-players: cooperation and reward per β.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import numpy as np
+
+from ismarl import games
+from ismarl.agents import world_model as wm
+from ismarl.agents.ppi_policy import own_payoffs
+from ismarl.engines.ppi import engine as ppi
+from ismarl.engines.seeds import seed_keys
+from ismarl.experiments.presets import get_config
+from ismarl.inference import coplayer_predictions, log_loss
+from ismarl.protocol import ROUNDS_40_60
+from ismarl.runs.evaluate import play_learner
+from ismarl.runs.store import load_run, load_snapshots
+
+
+def _params_at(run_dir, iteration: int | None):
+    """``(cfg, seeds, params)`` of a PPI run after phase ``iteration`` (its snapshot; None = final)."""
+    if iteration is None:
+        cfg, seeds, params, _ = load_run(run_dir)
+    else:
+        cfg, seeds, snaps = load_snapshots(run_dir)
+        if iteration not in snaps:
+            raise ValueError(f"{run_dir} has snapshots after phases {sorted(snaps)}; {iteration} is not one of them")
+        params = snaps[iteration]
+    if cfg.engine != "ppi":
+        raise ValueError(f"{run_dir} was trained by the {cfg.engine!r} engine; this looks inside PPI runs")
+    return cfg, seeds, params
+
+
+def calibration(p_pred, coop, bins: int = 10) -> dict:
+    """Calibration table of predictions ``p_pred`` of events ``coop`` (1 = the co-player
+    cooperated), both flat: per equal-width bin of the prediction, its mean prediction, the
+    observed frequency and the number of rounds (empty bins are left out)."""
+    p_pred, coop = np.asarray(p_pred, np.float64).ravel(), np.asarray(coop, np.float64).ravel()
+    idx = np.minimum((p_pred * bins).astype(int), bins - 1)
+    rows = {"predicted": [], "observed": [], "count": []}
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            rows["predicted"].append(float(p_pred[m].mean()))
+            rows["observed"].append(float(coop[m].mean()))
+            rows["count"].append(int(m.sum()))
+    return rows
+
+
+def inference_report(run_dir, iteration: int | None = None, learner: int = 0, episodes: int | None = None,
+                     bins: int = 10) -> dict:
+    """The models of a PPI run (after phase ``iteration``; None = the final ones) against the exact
+    Bayes-optimal co-player prediction on each seed's held-out games (``episodes`` of them; default
+    the run's ``ppi.heldout_episodes``), from round 2 on (round 1 has no evidence).
+
+    Returns ``{"seeds", "gap" (per seed, nats), "model_nll", "bayes_nll", "calibration": {"model",
+    "bayes"}}`` (calibration over all seeds' rounds, :func:`calibration`)."""
+    cfg, seeds, params = _params_at(run_dir, iteration)
+    if not 0 <= learner < cfg.n_learners:
+        raise ValueError(f"{run_dir} has {cfg.n_learners} learner(s); learner {learner} does not exist")
+    if episodes is not None:
+        cfg = cfg.replace(ppi=dataclasses.replace(cfg.ppi, heldout_episodes=episodes))
+    world, table = ppi.world_config(cfg), own_payoffs(games.get(cfg.game))
+    out = {"seeds": list(seeds), "gap": [], "model_nll": [], "bayes_nll": []}
+    preds, bayes_preds, events = [], [], []
+    for si, seed in enumerate(seeds):
+        codes = ppi.heldout_codes(cfg, seed_keys(seed)[1])
+        tokens = wm.codes_tokens(codes, table)
+        actions = np.stack([np.asarray(tokens.actions), np.asarray(codes, np.int32) % 2], axis=-1)
+        p = jax.tree_util.tree_map(lambda x: x[si, learner], params)
+        p_model = np.asarray(wm.coplayer_cooperation(world, p, tokens))[:, 1:]
+        p_bayes = np.asarray(coplayer_predictions(actions))[:, 1:]
+        later = actions[:, 1:]
+        model_nll = float(np.asarray(log_loss(p_model, later)).mean())
+        bayes_nll = float(np.asarray(log_loss(p_bayes, later)).mean())
+        out["model_nll"].append(model_nll)
+        out["bayes_nll"].append(bayes_nll)
+        out["gap"].append(model_nll - bayes_nll)
+        preds.append(p_model.ravel())
+        bayes_preds.append(p_bayes.ravel())
+        events.append((later[..., 1] == 0).ravel())
+    events = np.concatenate(events)
+    out["calibration"] = {"model": calibration(np.concatenate(preds), events, bins),
+                          "bayes": calibration(np.concatenate(bayes_preds), events, bins)}
+    return out
+
+
+def beta_sweep(run_dir, betas, coplayers=("tft", "allc", "random"), episodes: int = 128, iteration: int | None = None,
+               learner: int = 0, q: str | None = None, k: int | None = None, seed: int = 0) -> dict:
+    """The deployed π of a PPI run's models (after phase ``iteration``; None = final) replayed
+    with each β of ``betas`` (and, if given, another Q̂ reading ``q`` or rollout count ``k``)
+    against each tabular co-player: ``{spec: {"coop": (n_betas, n_seeds), "reward": ...,
+    "coop_40_60": ...}}`` (cooperation in the window :data:`ismarl.protocol.ROUNDS_40_60`)."""
+    cfg, seeds, params = _params_at(run_dir, iteration)
+    betas = [float(b) for b in betas]
+    out = {}
+    for j, spec in enumerate(coplayers):
+        res = {"coop": np.zeros((len(betas), len(seeds))), "reward": np.zeros((len(betas), len(seeds))),
+               ROUNDS_40_60.key: np.zeros((len(betas), len(seeds)))}
+        for bi, beta in enumerate(betas):
+            changes = {"beta": beta, **({"q": q} if q else {}), **({"k": k} if k else {})}
+            c = cfg.replace(ppi=dataclasses.replace(cfg.ppi, **changes))
+            for si in range(len(seeds)):
+                p = jax.tree_util.tree_map(lambda x: x[si, learner], params)
+                traj, _ = play_learner(c, p, spec, episodes, jax.random.fold_in(jax.random.PRNGKey(seed), j))
+                coop = 1.0 - np.asarray(traj.actions[0], np.float64)
+                res["coop"][bi, si] = coop.mean()
+                res["reward"][bi, si] = float(np.asarray(traj.rewards[0]).mean())
+                res[ROUNDS_40_60.key][bi, si] = coop[ROUNDS_40_60.slice].mean() if ROUNDS_40_60.fits(cfg.horizon) else np.nan
+        out[spec] = res
+    return out
+
+
+
+def preset_table(experiment: str, fields=("network.hidden", "network.embed", "batch_size", "iterations",
+                                          "ppi.pretrain_episodes", "ppi.pretrain", "ppi.reinit", "ppi.epochs",
+                                          "ppi.finetune_steps", "ppi.fit_batch", "ppi.learning_rate", "ppi.weight_decay",
+                                          "ppi.beta", "ppi.q", "ppi.k", "ppi.rollout_horizon", "ppi.discount",
+                                          "ppi.collect")) -> str:
+    """A text table of an experiment's ``paper`` and ``cpu`` presets, field by field, read from
+    :func:`ismarl.experiments.presets.get_config` (so no departure from the paper hides)."""
+    cfgs = {p: get_config(experiment, p).to_dict() for p in ("paper", "cpu")}
+
+    def value(d, field):
+        for part in field.split("."):
+            d = d[part]
+        return d
+
+    lines = [f"{'setting':<22} {'paper':>10} {'cpu':>10}"]
+    for f in fields:
+        a, b = value(cfgs["paper"], f), value(cfgs["cpu"], f)
+        lines.append(f"{f:<22} {a!s:>10} {b!s:>10}" + ("" if a == b else "   *"))
+    return "\n".join(lines)
