@@ -418,7 +418,8 @@ def inference_gap(config: WorldModelConfig, params, tokens: Tokens) -> float:
 def make_optimizer(lr: float = 1e-3, weight_decay: float = 1e-2) -> optax.GradientTransformation:
     """AdamW (β1 0.9, β2 0.98, weight decay 1e-2) after a global-norm clip of 1 (SPEC §4; the
     paper's lr is 1e-4, §11 used 1e-3)."""
-    lr = check_real(lr, "lr", 0.0, low_open=True)
+    if is_concrete(lr):  # a traced rate (chosen inside jit) is the caller's to check
+        lr = check_real(lr, "lr", 0.0, low_open=True)
     weight_decay = check_real(weight_decay, "weight_decay", 0.0)
     return optax.chain(optax.clip_by_global_norm(1.0),
                        optax.adamw(lr, b1=0.9, b2=0.98, weight_decay=weight_decay))

@@ -170,11 +170,12 @@ def _ppi(name: str, pools, pretrain: str = "tabular", **kw) -> dict[str, Experim
     the paper's β = 0.01 read as the temperature α = 1/β of its KL-regularized objective (taken as
     an inverse temperature it leaves the prior unchanged; chapter 10's β study).
 
-    ``cpu``: GRU-64, D0 of 20,000 games; the model is fitted on D0 from fresh parameters once (5
-    epochs, batch 128, lr 1e-2: with the paper's 1e-4 a CPU-sized fit does not learn to infer its
-    co-player, and with 1e-3 it stalls far from the Bayes-optimal prediction; ``results/ppi_fit``)
-    and then fine-tuned on all data so far for 150 steps per phase instead of re-initialized;
-    300 new games per learner in each of 8 phases."""
+    ``cpu``: GRU-64, D0 of 20,000 games; the model is fitted on D0 from fresh parameters once (3
+    epochs, batch 64, lr 1e-2: with the paper's 1e-4 a CPU-sized fit does not learn to infer its
+    co-player, with 1e-3 it stalls far from the Bayes-optimal prediction, and many small batches
+    beat few large ones per second; ``results/ppi_fit``) and then fine-tuned on all data so far for
+    150 steps at lr 3e-3 per phase instead of re-initialized; 300 new games per learner in each of
+    8 phases."""
     paper = ExperimentConfig(
         name=name, engine="ppi", pools=pools, batch_size=20_000, iterations=30, network=NetworkConfig(128, 32),
         ppi=PPIConfig(beta=100.0, q="mean", k=8, rollout_horizon=15, pretrain_episodes=200_000, pretrain=pretrain,
@@ -183,8 +184,8 @@ def _ppi(name: str, pools, pretrain: str = "tabular", **kw) -> dict[str, Experim
     cpu = paper.replace(
         batch_size=300, iterations=8, network=NetworkConfig(64, 32),
         ppi=PPIConfig(beta=100.0, q="mean", k=8, rollout_horizon=15, pretrain_episodes=20_000, pretrain=pretrain,
-                      epochs=5.0, fit_batch=128, learning_rate=1e-2, weight_decay=1e-2, reinit=False,
-                      finetune_steps=150),
+                      epochs=3.0, fit_batch=64, learning_rate=1e-2, weight_decay=1e-2, reinit=False,
+                      finetune_steps=150, finetune_learning_rate=3e-3),
     ).with_run(probe_episodes=64, probe_every=2, checkpoint_every=1, snapshot_every=1)
     fast = paper.replace(
         batch_size=16, iterations=2, network=NetworkConfig(16, 8), horizon=100,

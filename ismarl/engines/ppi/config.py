@@ -55,6 +55,7 @@ class PPIConfig:
     weight_decay: float = 1e-2
     reinit: bool = True
     finetune_steps: int = 0
+    finetune_learning_rate: float = 0.0
     heldout_episodes: int = 256
 
     def __post_init__(self):
@@ -72,6 +73,7 @@ class PPIConfig:
             raise ValueError(f"ppi.pretrain must be one of {PRETRAIN_KINDS}, got {self.pretrain!r}")
         check_real(self.epochs, "ppi.epochs", 0.0)
         check_real(self.learning_rate, "ppi.learning_rate", 0.0, low_open=True)
+        check_real(self.finetune_learning_rate, "ppi.finetune_learning_rate", 0.0)
         check_real(self.weight_decay, "ppi.weight_decay", 0.0)
         if not isinstance(self.reinit, bool):
             raise TypeError(f"ppi.reinit must be true or false, got {self.reinit!r}")

@@ -172,7 +172,11 @@ def _fit(cfg: ExperimentConfig, params, data, count, iteration, key):
     """Fit one learner's model on its first ``count`` episodes in phase ``iteration + 1``;
     returns ``(params, LossParts)`` (the losses averaged over the last :data:`LOSS_WINDOW` steps)."""
     world, table = world_config(cfg), _table(cfg)
-    opt = wm.make_optimizer(cfg.ppi.learning_rate, cfg.ppi.weight_decay)
+    p = cfg.ppi
+    lr = p.learning_rate
+    if not p.reinit and p.finetune_learning_rate:
+        lr = jnp.where(iteration > 0, p.finetune_learning_rate, p.learning_rate)
+    opt = wm.make_optimizer(lr, p.weight_decay)
     steps = fit_steps(cfg, count, iteration)
 
     def body(i, carry):
