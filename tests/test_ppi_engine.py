@@ -226,3 +226,37 @@ def test_init_from_carries_the_model_and_the_whole_dataset(tmp_path):
         initial_states(wrong, [5, 6])
     with pytest.raises(ValueError, match="init_iteration: the ppi engine starts from a run's final checkpoint only"):
         initial_states(cfg.replace(init_iteration=1), [5, 6])
+
+
+# 5. looking inside a PPI run (ismarl.analysis.ppi) -------------------------------------------------
+def test_calibration_table():
+    from ismarl.analysis.ppi import calibration
+    cal = calibration([0.05, 0.05, 0.95, 0.95, 0.5], [0, 0, 1, 0, 1], bins=10)
+    assert cal["predicted"] == pytest.approx([0.05, 0.5, 0.95])
+    assert cal["observed"] == pytest.approx([0.0, 1.0, 0.5]) and cal["count"] == [2, 1, 2]
+
+
+def test_inference_report_and_beta_sweep(tmp_path):
+    from ismarl.analysis.ppi import beta_sweep, inference_report, preset_table
+    cfg = tiny(iterations=1, horizon=12, run=RunOptions(chunk=1, checkpoint_every=1, probe_every=0, snapshot_every=1))
+    train(cfg, [0, 1], tmp_path / "run", progress=False, log=lambda *a: None)
+    rep = inference_report(tmp_path / "run", iteration=1, episodes=16)
+    assert rep["seeds"] == [0, 1] and len(rep["gap"]) == 2
+    np.testing.assert_allclose(rep["gap"], np.array(rep["model_nll"]) - np.array(rep["bayes_nll"]))
+    assert sum(rep["calibration"]["model"]["count"]) == 2 * 16 * 11  # rounds 2..12 of every game
+    with pytest.raises(ValueError, match="has snapshots after phases \\[0, 1\\]; 5 is not one of them"):
+        inference_report(tmp_path / "run", iteration=5)
+    sweep = beta_sweep(tmp_path / "run", [0.0, 1e4], coplayers=("allc",), episodes=4)
+    assert sweep["allc"]["coop"].shape == (2, 2)
+    # β = 0 plays the prior of an almost untrained model (about half C); a huge β defects against ALLC
+    assert np.all(sweep["allc"]["coop"][1] < sweep["allc"]["coop"][0])
+    assert "ppi.learning_rate" in preset_table("ppi_step1") and "*" in preset_table("ppi_step1")
+
+
+def test_analysis_refuses_a2c_runs(tmp_path):
+    from ismarl.analysis.ppi import inference_report
+    a2c = ExperimentConfig(name="a", pools=((("random", 1.0),),), batch_size=4, iterations=1, horizon=6,
+                           network=NetworkConfig(hidden=4, embed=4), run=RunOptions(chunk=1, checkpoint_every=1, probe_every=0))
+    train(a2c, [0], tmp_path / "a2c", progress=False, log=lambda *a: None)
+    with pytest.raises(ValueError, match="trained by the 'a2c' engine; this looks inside PPI runs"):
+        inference_report(tmp_path / "a2c")
