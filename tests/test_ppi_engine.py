@@ -40,6 +40,15 @@ def tiny(**kw) -> ExperimentConfig:
     return ExperimentConfig(**base)
 
 
+@pytest.fixture(scope="module")
+def one_phase(tmp_path_factory):
+    """A tiny PPI run of one phase, seeds 0 and 1, with snapshots, shared by the tests that read a run."""
+    cfg = tiny(iterations=1, run=RunOptions(chunk=1, checkpoint_every=1, probe_every=0, snapshot_every=1))
+    out = tmp_path_factory.mktemp("ppi") / "run"
+    train(cfg, [0, 1], out, progress=False, log=lambda *a: None)
+    return cfg, out
+
+
 # 1. the compact dataset ---------------------------------------------------------------------------
 def test_outcome_codes_give_back_the_tokens():
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
@@ -160,19 +169,18 @@ def test_resume_repeats_an_uninterrupted_run(tmp_path):
     assert [strip(x) for x in lines(tmp_path / "whole")] == [strip(x) for x in lines(tmp_path / "part")]
 
 
-def test_evaluate_plays_the_deployed_improved_policy(tmp_path):
-    cfg = tiny(iterations=1)
-    train(cfg, [3], tmp_path / "run", progress=False, log=lambda *a: None)
-    result = evaluate_run(tmp_path / "run", ["tft"], episodes=6)
+def test_evaluate_plays_the_deployed_improved_policy(one_phase):
+    cfg, run = one_phase
+    result = evaluate_run(run, ["tft"], episodes=6)
     from ismarl.runs.store import load_run
-    rcfg, _, params, _ = load_run(tmp_path / "run")
+    rcfg, _, params, _ = load_run(run)
     assert engine_for(rcfg).agent(rcfg).beta == cfg.ppi.beta
     p = jax.tree_util.tree_map(lambda x: x[0, 0], params)
     traj, _ = play_learner(rcfg, p, "tft", 6, jax.random.fold_in(jax.random.PRNGKey(12345), 0))
     assert result["coplayers"]["tft"]["per_seed"][0]["learner"]["coop"] == pytest.approx(
         float(1 - np.asarray(traj.actions[0]).mean()))
     # learner-vs-learner evaluation across two PPI runs works too
-    both = evaluate_run(tmp_path / "run", [], episodes=4, coplayer_run=tmp_path / "run")
+    both = evaluate_run(run, [], episodes=4, coplayer_run=run)
     assert len(both["coplayers"]) == 1
 
 
@@ -205,15 +213,14 @@ def test_ppi_section_is_hashed_only_for_ppi():
     assert tiny().hash() != tiny(ppi=PPIConfig(beta=1.0)).hash()
 
 
-def test_init_from_carries_the_model_and_the_whole_dataset(tmp_path):
-    src_cfg = tiny(iterations=1)
-    train(src_cfg, [0, 1], tmp_path / "src", progress=False, log=lambda *a: None)
+def test_init_from_carries_the_model_and_the_whole_dataset(one_phase):
+    src_cfg, src_dir = one_phase
     from ismarl.runs.train import initial_states
     size = src_cfg.ppi.pretrain_episodes + src_cfg.batch_size
-    cfg = tiny(pools=((("learner:1", 1.0),), (("learner:0", 1.0),)), init_from=(str(tmp_path / "src"),) * 2,
+    cfg = tiny(pools=((("learner:1", 1.0),), (("learner:0", 1.0),)), init_from=(str(src_dir),) * 2,
                init_seed_offset=(0, 1), ppi=PPIConfig(**{**tiny().ppi.__dict__, "pretrain_episodes": size}))
     states = initial_states(cfg, [5, 6])
-    src, _ = checkpoint.load(tmp_path / "src", initial_states(src_cfg, [0, 1]))
+    src, _ = checkpoint.load(src_dir, initial_states(src_cfg, [0, 1]))
     # seed 5's learners are the source's seeds 0 and 1, seed 6's its seeds 1 and 0
     for k, (a, b) in enumerate(((0, 1), (1, 0))):
         np.testing.assert_array_equal(np.asarray(states.data[k, 0, :size]), np.asarray(src.data[a, 0, :size]))
@@ -236,17 +243,16 @@ def test_calibration_table():
     assert cal["observed"] == pytest.approx([0.0, 1.0, 0.5]) and cal["count"] == [2, 1, 2]
 
 
-def test_inference_report_and_beta_sweep(tmp_path):
+def test_inference_report_and_beta_sweep(one_phase):
     from ismarl.analysis.ppi import beta_sweep, inference_report, preset_table
-    cfg = tiny(iterations=1, horizon=12, run=RunOptions(chunk=1, checkpoint_every=1, probe_every=0, snapshot_every=1))
-    train(cfg, [0, 1], tmp_path / "run", progress=False, log=lambda *a: None)
-    rep = inference_report(tmp_path / "run", iteration=1, episodes=16)
+    _, run = one_phase
+    rep = inference_report(run, iteration=1, episodes=16)
     assert rep["seeds"] == [0, 1] and len(rep["gap"]) == 2
     np.testing.assert_allclose(rep["gap"], np.array(rep["model_nll"]) - np.array(rep["bayes_nll"]))
     assert sum(rep["calibration"]["model"]["count"]) == 2 * 16 * 11  # rounds 2..12 of every game
     with pytest.raises(ValueError, match="has snapshots after phases \\[0, 1\\]; 5 is not one of them"):
-        inference_report(tmp_path / "run", iteration=5)
-    sweep = beta_sweep(tmp_path / "run", [0.0, 1e4], coplayers=("allc",), episodes=4)
+        inference_report(run, iteration=5)
+    sweep = beta_sweep(run, [0.0, 1e4], coplayers=("allc",), episodes=4)
     assert sweep["allc"]["coop"].shape == (2, 2)
     # β = 0 plays the prior of an almost untrained model (about half C); a huge β defects against ALLC
     assert np.all(sweep["allc"]["coop"][1] < sweep["allc"]["coop"][0])
