@@ -14,7 +14,7 @@ import jax
 
 from ismarl.engines.experiment import apply_overrides
 from ismarl.experiments import reproduce as chain
-from ismarl.experiments.presets import ORDER, PAPER, get_config
+from ismarl.experiments.presets import ORDER, PAPER, PPI, get_config
 from ismarl.experiments.warmup import criterion_pairs, warmup_best_responders
 from ismarl.protocol import STEP1
 from ismarl.runs import evaluate as ev
@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", type=_parse_seeds, default=[0], help="number of seeds (0..n-1) or a comma list (default 1)")
     r.add_argument("--out", required=True, help="chain directory; experiment X goes to OUT/X")
     r.add_argument("--steps", default="paper",
-                   help="comma list of experiments, 'paper' (Steps 1-4 and both ablations, the default) or 'all'; "
+                   help="comma list of experiments, 'paper' (A2C Steps 1-4 and both ablations, the default), 'ppi' "
+                        "(the PPI experiments) or 'all'; "
                         "the runs they build on are added")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a field in every experiment")
     r.add_argument("--dry-run", action="store_true", help="print the plan (experiment, iterations, what it builds on) and stop")
@@ -184,11 +185,11 @@ def _run(args) -> int:
     if args.command == "reproduce":
         _check_overrides(args.set)
         preset = preset_name(args.scale)
-        names = {"paper": list(PAPER), "all": list(ORDER)}.get(args.steps.strip())
+        names = {"paper": list(PAPER), "ppi": list(PPI), "all": list(ORDER)}.get(args.steps.strip())
         if names is None:
             names = [s.strip() for s in args.steps.split(",") if s.strip()]
             if not names:
-                raise ValueError(f"--steps {args.steps!r} names no experiment; give a comma list, 'paper' or 'all'")
+                raise ValueError(f"--steps {args.steps!r} names no experiment; give a comma list, 'paper', 'ppi' or 'all'")
         steps = chain.resolve(names, preset)
         rows = chain.plan(steps, preset, args.out, args.set)  # checks every config before anything is written
         if args.dry_run:

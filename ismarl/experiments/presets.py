@@ -298,5 +298,7 @@ def _chain_order() -> tuple[str, ...]:
 ORDER = _chain_order()
 #: The paper's experiments: Steps 1-4 and the two ablations (Figs 1-4).
 PAPER = ("step1", "step2", "step3", "step4", "step4_opponent_id", "step4_no_tabular")
+#: The paper's PPI experiments that exist here (Figs 1A, 2): Steps 1-4 and the no-tabular ablation.
+PPI = ("ppi_step1", "ppi_step2", "ppi_step3", "ppi_step4", "ppi_step4_no_tabular")
 #: Experiments whose agents are warm-ups for Step 4 at ``cpu`` scale (one learner, best-responding).
 WARMUPS = ("step1", "step1_opponent_id")
