@@ -266,3 +266,10 @@ def test_analysis_refuses_a2c_runs(tmp_path):
     train(a2c, [0], tmp_path / "a2c", progress=False, log=lambda *a: None)
     with pytest.raises(ValueError, match="trained by the 'a2c' engine; this looks inside PPI runs"):
         inference_report(tmp_path / "a2c")
+
+
+def test_collect_with_the_prior_deploys_beta_zero_only_for_collection():
+    cfg = tiny(ppi=PPIConfig(**{**tiny().ppi.__dict__, "collect": "prior"}))
+    assert ppi.agent(cfg, collect=True).beta == 0.0
+    assert ppi.agent(cfg).beta == cfg.ppi.beta  # evaluation deploys π
+    assert ppi.agent(tiny(), collect=True).beta == tiny().ppi.beta
