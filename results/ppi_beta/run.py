@@ -15,7 +15,7 @@ import numpy as np
 
 from ismarl.analysis.ppi import beta_sweep
 from ismarl.protocol import ROUNDS_40_60
-from ismarl.runs.provenance import write_manifest
+from ismarl.runs.provenance import git_commit, write_manifest
 
 HERE = Path(__file__).resolve().parent
 RUN = HERE.parent / "ppi_step1"
@@ -31,14 +31,14 @@ def summary(res):
 
 
 def main():
-    t0 = time.time()
+    t0, commit = time.time(), git_commit(HERE)  # the code the study starts with
     out = {"run": "results/ppi_step1", "phase": PHASE, "episodes_per_seed": EPISODES, "betas": BETAS, "ks": KS,
            "q": {}, "k": None}
     for q in ("mean", "sum"):
         out["q"][q] = summary(beta_sweep(RUN, BETAS, COPLAYERS, EPISODES, iteration=PHASE, q=q))
     out["k"] = {k: summary(beta_sweep(RUN, [100.0], COPLAYERS, EPISODES, iteration=PHASE, q="mean", k=k)) for k in KS}
     (HERE / "beta.json").write_text(json.dumps(out, indent=1) + "\n")
-    write_manifest(HERE, command="python results/ppi_beta/run.py", wall_time_s=time.time() - t0)
+    write_manifest(HERE, command="python results/ppi_beta/run.py", wall_time_s=time.time() - t0, commit=commit)
     write_readme(out)
 
 
