@@ -207,7 +207,7 @@ def ppi_step2() -> dict[str, ExperimentConfig]:
 
 
 def ppi_step3() -> dict[str, ExperimentConfig]:
-    """PPI Step 3: two PPI Step-2 extorters trained against each other (Fig 2E/F). Seed i's
+    """PPI Step 3: two PPI Step-2 learners trained against each other (Fig 2E/F). Seed i's
     learners take over the Step-2 run's seeds i and i + 1: each its model and its whole dataset
     (D0 and its games against the Fixed-ICL), which the paper leaves open; a phase then refits on
     that data and the new games between the two. At ``cpu`` scale the first phase fine-tunes the
@@ -258,8 +258,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment("step4_tabular75", "Step 4 with three quarters of the episodes against tabular co-players",
                lambda: step4(tabular_fraction=0.75, name="step4_tabular75")),
     Experiment("ppi_step1", "PPI Step 1: in-context best response to tabular co-players", ppi_step1),
-    Experiment("ppi_step2", "PPI Step 2: a PPI learner extorts the frozen PPI Step-1 agent", ppi_step2),
-    Experiment("ppi_step3", "PPI Step 3: two PPI Step-2 extorters learn against each other", ppi_step3),
+    Experiment("ppi_step2", "PPI Step 2: a PPI learner trained against the frozen PPI Step-1 agent", ppi_step2),
+    Experiment("ppi_step3", "PPI Step 3: two PPI Step-2 learners learn against each other", ppi_step3),
     Experiment("ppi_step4", "PPI Step 4: two PPI learners in a mixed pool (half learner, half tabular)", ppi_step4),
     Experiment("ppi_step4_no_tabular", "PPI Step 4 ablation: learners only, pretrained on random action sequences",
                lambda: ppi_step4(tabular_fraction=0.0, name="ppi_step4_no_tabular")),
