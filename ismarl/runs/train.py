@@ -24,7 +24,7 @@ from ismarl.engines import engine_for
 from ismarl.engines.experiment import ExperimentConfig
 from ismarl.engines.seeds import seed_keys
 from ismarl.protocol import ROUNDS_40_60
-from ismarl.runs import checkpoint, metrics
+from ismarl.runs import checkpoint, metrics, sharding
 from ismarl.runs.evaluate import play_learner
 from ismarl.runs.layout import CONFIG, METRICS, resolve_reference
 from ismarl.runs.store import config_of, load_run, load_snapshots, seeds_of, source_seeds
@@ -235,6 +235,10 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
         (out / CONFIG).write_text(json.dumps({"config": cfg.to_dict(), "config_hash": cfg.hash(), "seeds": seeds}, indent=1) + "\n")
 
         run_keys = jnp.stack([seed_keys(s)[1] for s in seeds])
+        placement = sharding.plan(len(seeds))
+        if placement.n_devices > 1 or jax.device_count() > 1:
+            log(placement.describe() + (f" of {jax.device_count()} visible" if placement.n_devices < jax.device_count() else ""))
+        states, run_keys, frozen_params = sharding.place((states, run_keys, frozen_params), placement)
         chunk_fns = {}
         end = cfg.iterations if stop_at is None else min(cfg.iterations, stop_at)
         probing = bool(cfg.run.probe_every) and ROUNDS_40_60.fits(cfg.horizon)
@@ -248,7 +252,7 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
             while it < end:
                 n = min(cfg.run.chunk - it % cfg.run.chunk, end - it)
                 if n not in chunk_fns:
-                    chunk_fns[n] = engine.make_chunk(cfg, n, frozen_nets)
+                    chunk_fns[n] = sharding.over_seeds(engine.make_chunk(cfg, n, frozen_nets), placement)
                 states, chunk_metrics = chunk_fns[n](states, run_keys, frozen_params)
                 _check_finite_chunk(cfg, states, chunk_metrics, it, it + n, checkpoint.exists(out))
                 it += n
