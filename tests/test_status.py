@@ -203,4 +203,5 @@ def test_status_of_the_shipped_results():
     heldout = RESULTS / "step4_heldout" / "step4"
     assert ("held-out batch not shipped" in s4.ours_text) != (heldout / "metrics.jsonl").exists()
     assert all(r.status != NOT_ATTEMPTED for fig, r in rows.items() if fig not in ("Weis Fig 1A", "Weis Fig 3A"))
-    assert "0.094 % of the paper's episodes" in s4.scale
+    assert s4.scale.startswith("cpu, 0.094 % (3000 × 256 of 200000 × 4096 updates × episodes)")
+    assert "| Weis Fig 1B | **qualitative at reduced scale** |" in status_markdown(list(rows.values()))

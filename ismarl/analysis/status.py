@@ -189,17 +189,17 @@ def _missing(figure, measured, values, where, claim_text, why: str = "not shippe
 
 
 def scale_of(run_dir) -> str:
-    """``cpu: 0.094 % of the paper's episodes (3000 × 256 of 200000 × 4096 updates × episodes)``: the
-    run's preset (the one whose sizes it has) and its episodes (iterations times episodes per
-    iteration, per learner) against the ``paper`` preset's."""
+    """``cpu, 0.094 % (3000 × 256 of 200000 × 4096 updates × episodes)``: the run's preset (the one
+    whose sizes it has) and its share of the paper's episodes (iterations times episodes per
+    iteration, per learner, against the ``paper`` preset's)."""
     cfg = read_config(run_dir)
     ref = get_config(cfg.name, "paper")
     size = lambda c: (c.iterations, c.batch_size, c.network)
     preset = next((p for p in PRESETS if size(get_config(cfg.name, p)) == size(cfg)), "custom size")
     ours, theirs = cfg.iterations * cfg.batch_size, ref.iterations * ref.batch_size
     unit = "phases × games" if cfg.engine == "ppi" else "updates × episodes"
-    return (f"{preset}: {100 * ours / theirs:.2g} % of the paper's episodes "
-            f"({cfg.iterations} × {cfg.batch_size} of {ref.iterations} × {ref.batch_size} {unit})")
+    return (f"{preset}, {100 * ours / theirs:.2g} % ({cfg.iterations} × {cfg.batch_size} of "
+            f"{ref.iterations} × {ref.batch_size} {unit})")
 
 
 def _means(path, spec=None) -> dict:
@@ -235,13 +235,13 @@ def _step1_rows(results: Path, name: str, engine: str, figs: tuple[str, str]) ->
     rnd = ev["random"]
     m = rnd["mean"]
     ok_a = m["learner_coop"] <= TABULAR_COOP_MAX and m["learner_reward"] >= rnd["alld_reward"] - 0.03
-    rows.append(_row(fa, "vs U(0,1)^5 agents: reward; cooperation (fresh episodes)",
+    rows.append(_row(fa, "vs U(0,1)^5 agents: reward; cooperation",
                      [(va[0], m["learner_reward"]), (va[1], m["learner_coop"])], ok_a, claim_a, scale,
                      departure=departure))
     tft, allc, alld = (ev[s]["mean"] for s in ("tft", "allc", "alld"))
     w = ROUNDS_40_60.key
     ok_b = STEP1.met(tft[w], allc["learner_coop"]) and alld[w] <= 0.1
-    rows.append(_row(fb, f"vs TFT: cooperation {ROUNDS_40_60.label}; vs ALLC: reward; vs ALLD: cooperation "
+    rows.append(_row(fb, f"cooperation vs TFT, {ROUNDS_40_60.label}; reward vs ALLC; cooperation vs ALLD, "
                          f"{ROUNDS_40_60.label}", [(vb[0], tft[w]), (vb[1], allc["learner_reward"]), (vb[2], alld[w])],
                      ok_b, claim_b, scale, departure=departure))
     return rows
@@ -250,7 +250,7 @@ def _step1_rows(results: Path, name: str, engine: str, figs: tuple[str, str]) ->
 def _step2_row(results: Path, name: str, engine: str, fig: str) -> StatusRow:
     vals = [paper(fig, f"{engine} learner reward vs Fixed-ICL"), paper(fig, "Fixed-ICL reward"),
             paper(fig, f"{engine} learner cooperation"), paper(fig, "Fixed-ICL cooperation")]
-    measured = "learner vs Fixed-ICL: reward learner; reward ICL; cooperation learner; cooperation ICL"
+    measured = "vs the Fixed-ICL: reward of learner; of ICL; cooperation of learner; of ICL"
     claim = "the learner earns more than the Fixed-ICL, which cooperates more (every seed)"
     try:
         res = _means(results / name / "evaluate.json")
@@ -273,7 +273,7 @@ def _pair_coop(path) -> np.ndarray:
 def _step3_rows(results: Path) -> list[StatusRow]:
     fig = _W + "4E"
     vals = [paper(fig, "A2C vs A2C cooperation, peak"), paper(fig, "A2C vs A2C cooperation, mean at 10k steps")]
-    measured = "learner vs learner cooperation: peak during training (best seed); mean at the end (fresh episodes)"
+    measured = "learner vs learner cooperation: best seed's peak; end (fresh episodes)"
     claim = "the pairs rise towards cooperation: peak >= 0.8 in some seed"
     rows = []
     for name, label, departure in (
@@ -303,8 +303,7 @@ def _step4_rows(results: Path) -> list[StatusRow]:
     fig = _W + "1B"
     vals = [paper(fig, "A2C vs A2C cooperation, end of training"), paper(fig, "A2C vs A2C reward, end of training"),
             paper(fig, "A2C vs tabular cooperation")]
-    measured = ("learner vs learner: cooperation, reward (last 10 % of training, mean over seeds); "
-                "vs U(0,1)^5 agents: cooperation (fresh episodes, both learners)")
+    measured = "learner vs learner: cooperation; reward (end of training); cooperation vs U(0,1)^5 agents"
     claim = (f"learner-vs-learner cooperation held >= 0.8 (over the last 10 % of training) in >= {HELD_SHARE:.0%} "
              f"of the seeds, in-sample and held-out where shipped; cooperation with U(0,1)^5 agents <= {TABULAR_COOP_MAX:g}")
     rows = []
@@ -334,7 +333,7 @@ def _step4_rows(results: Path) -> list[StatusRow]:
              "a warm-up against tabular agents, with z given"),
             ("step4_no_tabular", "no-tabular ablation", None, "")):
         v = [paper(fig, f"{label}: A2C vs A2C cooperation")] + ([paper(fig, extra)] if extra else [])
-        m = "learner vs learner cooperation (last 10 % of training)" + ("; vs U(0,1)^5 agents: reward" if extra else "")
+        m = "learner vs learner cooperation (end of training)" + ("; reward vs U(0,1)^5 agents" if extra else "")
         try:
             summ = learner_cooperation(results / name)
             scale = scale_of(results / name)
@@ -354,8 +353,8 @@ def _replay_row(results: Path, name: str, fig: str, values, fraction: float, lat
     """An in-episode panel of Step 4 partway through training (Fig 3: the paper's A2C at 70k of
     200k updates, its PPI at phase 8 of 30): the run's snapshot at ``fraction`` of training,
     replayed as chapter 9 does, learner against learner and against U(0, 1)^5 agents."""
-    measured = (f"{fraction:.0%} of the way through Step 4: learner vs learner cooperation in rounds "
-                f"{late.start + 1}-{late.stop or 'end'}; vs U(0,1)^5 agents")
+    measured = (f"{fraction:.0%} into Step 4: learner vs learner cooperation, rounds "
+                f"{late.start + 1}-{late.stop or 'end'}; cooperation vs U(0,1)^5 agents")
     claim = f"learner-vs-learner cooperation rises within the episode (rounds {late.start + 1}- above rounds 1-10)"
     run = results / name
     try:
@@ -383,7 +382,7 @@ def _ppi_rows(results: Path, replay_episodes: int | None) -> list[StatusRow]:
     try:
         coop = _pair_coop(results / "ppi_step3" / "evaluate.json")
         cfg = read_config(results / "ppi_step3")
-        rows.append(_row(fig, "learner vs learner cooperation, final models (fresh episodes)",
+        rows.append(_row(fig, "learner vs learner cooperation, final models",
                          [(v[0], float(coop.mean()))], bool(np.all(coop >= 0.9)), claim, scale_of(results / "ppi_step3"),
                          note=f"after {cfg.iterations} phases"))
     except _UNREAD:
@@ -431,14 +430,14 @@ def _background_rows(background: dict | None) -> list[StatusRow]:
     v_mg = [paper(coala, "aware vs aware payoff, mixed group (p_naive = 0.75)")]
     claim_pd = "s_X - P = chi (s_Y - P) against ALLC, within 1e-6"
     claim_mg = "the mixed group cooperates: median aware-vs-aware payoff > 0.8"
-    measured_mg = "exact-gradient mixed group: aware vs aware payoff (median over seeds)"
+    measured_mg = "mixed group, exact gradients: aware vs aware payoff (median)"
     if background is None:
-        return [_missing(pd_fig, "ZD(chi = 3) vs ALLC: long-run payoffs of both (exact)", v_pd, "background_results",
+        return [_missing(pd_fig, "ZD(χ = 3) vs ALLC: long-run payoffs of both", v_pd, "background_results",
                          claim_pd, "not computed"),
                 _missing(coala, measured_mg, v_mg, "background_results", claim_mg, "not computed")]
     sx, sy = background["zd_vs_allc"]
     game = ipd()
-    rows = [_row(pd_fig, "ZD(chi = 3) vs ALLC: long-run payoffs of both (exact)", [(v_pd[0], sx), (v_pd[1], sy)],
+    rows = [_row(pd_fig, "ZD(χ = 3) vs ALLC: long-run payoffs of both", [(v_pd[0], sx), (v_pd[1], sy)],
                  abs((sx - game.P) - 3.0 * (sy - game.P)) < 1e-6, claim_pd, "exact")]
     pay = np.asarray(background["mixed_group"])
     med = float(np.median(pay))
@@ -472,25 +471,26 @@ def status_rows(results_dir, background: dict | None = None, replay_episodes: in
 
 
 def status_markdown(rows, links: bool = False) -> str:
-    """A markdown table of :func:`status_rows`; ``links`` adds a column with a MyST ``{ref}`` to
-    the chapter of each row (for the book)."""
+    """A markdown table of :func:`status_rows` (the scale as the preset and the share of the
+    paper's episodes; :func:`claims_markdown` has the sizes); ``links`` adds a column with a MyST
+    ``{ref}`` to the chapter of each row (for the book)."""
     esc = lambda s: str(s).replace("|", "\\|")
-    head = ["paper figure", "what is measured", "paper", "ours", "scale", "status"] + (["chapter"] if links else [])
+    head = ["paper figure", "status", "what is measured", "paper", "ours", "scale"] + (["chapter"] if links else [])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r.figure, r.measured, r.paper_text, r.ours_text, r.scale, f"**{r.status}**"]
+        cells = [r.figure, f"**{r.status}**", r.measured, r.paper_text, r.ours_text, r.scale.split(" (")[0]]
         cells += [f"{{ref}}`{r.chapter}`"] if links else []
         lines.append("| " + " | ".join(esc(x) for x in cells) + " |")
     return "\n".join(lines)
 
 
 def claims_markdown(rows) -> str:
-    """The claim each row checks, and the departure from the paper's protocol where there is one,
-    as a markdown list."""
+    """The claim each row checks, its sizes, and the departure from the paper's protocol where
+    there is one, as a markdown list."""
     out = []
     for r in rows:
         extra = f" Departure: {r.departure}." if r.departure else ""
-        out.append(f"- **{r.figure}**: {r.claim}.{extra}")
+        out.append(f"- **{r.figure}**: {r.claim}. Scale: {r.scale}.{extra}")
     return "\n".join(out)
 
 
