@@ -24,7 +24,7 @@ from ismarl.analytic import press_dyson_payoffs
 from ismarl.experiments.presets import PRESETS, get_config
 from ismarl.games import ipd
 from ismarl.learning import MixedGroupConfig, ShapingConfig, train_mixed_group
-from ismarl.protocol import LEARNER_VS_LEARNER, ROUNDS_40_60, STEP1
+from ismarl.protocol import ROUNDS_40_60, STEP1
 from ismarl.runs.checkpoint import CheckpointError
 from ismarl.runs.evaluate import read_evaluation
 from ismarl.runs.store import read_config
@@ -211,7 +211,8 @@ def _means(path, spec=None) -> dict:
     return cop[spec]
 
 
-_UNREAD = (FileNotFoundError, CheckpointError, KeyError)
+#: What reading a run that is not there raises (a missing directory, file or checkpoint).
+_UNREAD = (FileNotFoundError, CheckpointError)
 
 
 def _step1_rows(results: Path, name: str, engine: str, figs: tuple[str, str]) -> list[StatusRow]:
