@@ -175,7 +175,7 @@ def test_background_rows(fabricated):
 def test_every_row_names_a_chapter(fabricated):
     rows = status_rows(fabricated, background=BACKGROUND, replay_episodes=8)
     assert {r.chapter for r in rows} <= set(status.CHAPTERS.values())
-    assert "{ref}`ch-mixed-pool`" in status_markdown(rows, links=True)
+    assert "| {ref}`Weis Fig 1B <ch-mixed-pool>` |" in status_markdown(rows, links=True)
 
 
 def test_a_missing_results_directory_is_refused(tmp_path):

@@ -473,14 +473,14 @@ def status_rows(results_dir, background: dict | None = None, replay_episodes: in
 
 def status_markdown(rows, links: bool = False) -> str:
     """A markdown table of :func:`status_rows` (the scale as the preset and the share of the
-    paper's episodes; :func:`claims_markdown` has the sizes); ``links`` adds a column with a MyST
-    ``{ref}`` to the chapter of each row (for the book)."""
+    paper's episodes; :func:`claims_markdown` has the sizes); ``links`` makes each figure a MyST
+    ``{ref}`` to the chapter that shows it (for the book)."""
     esc = lambda s: str(s).replace("|", "\\|")
-    head = ["paper figure", "status", "what is measured", "paper", "ours", "scale"] + (["chapter"] if links else [])
+    head = ["paper figure", "status", "what is measured", "paper", "ours", "scale"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r.figure, f"**{r.status}**", r.measured, r.paper_text, r.ours_text, r.scale.split(" (")[0]]
-        cells += [f"{{ref}}`{r.chapter}`"] if links else []
+        figure = f"{{ref}}`{r.figure} <{r.chapter}>`" if links else r.figure
+        cells = [figure, f"**{r.status}**", r.measured, r.paper_text, r.ours_text, r.scale.split(" (")[0]]
         lines.append("| " + " | ".join(esc(x) for x in cells) + " |")
     return "\n".join(lines)
 
