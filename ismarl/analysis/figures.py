@@ -4,8 +4,11 @@ read runs (``results/`` or a live run) and draw; no numbers live here. Widgets a
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import FancyBboxPatch
 
+from ismarl.protocol import LEARNER_VS_LEARNER
 from ismarl.runs.metrics import read_metrics
 
 
@@ -49,3 +52,73 @@ def in_episode(ax, per_seed, who: str, key: str, label=None, color=None):
     """Mean ± std over seeds of an in-episode curve from an ``evaluate`` result's ``per_seed`` list."""
     curves = np.array([e[who][key] for e in per_seed])
     return band(ax, np.arange(1, curves.shape[1] + 1), curves, label=label, color=color)
+
+
+#: The four steps of the mechanism (Weis et al. 2026, section 3.2) as the diagram of
+#: :func:`mechanism_diagram` draws them: (title, what happens, the book's chapter).
+MECHANISM_STEPS = (
+    ("Step 1\nin-context best response", "trained against many tabular\nco-players, a sequence agent\n"
+     "infers its co-player within\nthe episode (an ICL)", "chapter 6"),
+    ("Step 2\nextortion of an ICL", "a learner that updates its\nweights across episodes learns\n"
+     "to extort the frozen ICL", "chapter 7"),
+    ("Step 3\nmutual extortion", "two extortioners keep learning\nagainst each other and shape\n"
+     "each other", "chapter 8"),
+)
+
+
+def mechanism_diagram(ax=None):
+    """The mechanism in one picture: Steps 1-3 in a row leading to cooperation, and below them
+    Step 4, the mixed pool, in which two learners go through all three at once. Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(12, 4.6))
+    n = len(MECHANISM_STEPS)
+    width, gap, top = 1.0, 0.35, 1.0
+    box = dict(boxstyle="round,pad=0.02,rounding_size=0.05", lw=1.2)
+    centers = []
+    for k, (title, body, chapter) in enumerate(MECHANISM_STEPS):
+        x = k * (width + gap)
+        ax.add_patch(FancyBboxPatch((x, top), width, 1.0, fc=f"C{k}", ec=f"C{k}", alpha=0.15, **box))
+        ax.text(x + width / 2, top + 0.93, title, ha="center", va="top", fontsize=10, weight="bold")
+        ax.text(x + width / 2, top + 0.55, body, ha="center", va="top", fontsize=8.5)
+        ax.text(x + width / 2, top + 0.04, chapter, ha="center", va="bottom", fontsize=8, style="italic")
+        centers.append(x + width / 2)
+    end = n * (width + gap)
+    ax.add_patch(FancyBboxPatch((end, top + 0.25), 0.8, 0.5, fc="C2", ec="C2", alpha=0.35, **box))
+    ax.text(end + 0.4, top + 0.5, "cooperation", ha="center", va="center", fontsize=10, weight="bold")
+    arrow = dict(arrowstyle="-|>", lw=1.5, color="0.3")
+    for k in range(n):
+        ax.annotate("", xy=(centers[k] + width / 2 + gap, top + 0.5), xytext=(centers[k] + width / 2, top + 0.5),
+                    arrowprops=arrow)
+    ax.add_patch(FancyBboxPatch((0, 0), end - gap, 0.62, fc="C3", ec="C3", alpha=0.15, **box))
+    ax.text((end - gap) / 2, 0.5, "Step 4: the mixed pool (chapter 9)", ha="center", va="top", fontsize=10,
+            weight="bold")
+    ax.text((end - gap) / 2, 0.36, "two learners play half of their episodes against each other and half against "
+            "fresh tabular agents, never told which:\nthe tabular agents keep them in-context learners (Step 1), "
+            "so each can extort the other (Step 2),\nand the mutual extortion ends in cooperation (Step 3)",
+            ha="center", va="top", fontsize=8.5)
+    ax.annotate("", xy=(end + 0.4, top + 0.22), xytext=(end - gap, 0.31),
+                arrowprops=dict(arrow, connectionstyle="arc3,rad=0.3"))
+    ax.set(xlim=(-0.05, end + 0.85), ylim=(-0.05, top + 1.05))
+    ax.axis("off")
+    return ax
+
+
+def learner_cooperation_per_seed(ax, run_dir, paper_values=(), window: int = 4, match: str | None = None):
+    """Learner-vs-learner cooperation over training, one line per seed (both learners' mean,
+    smoothed over ``window`` points), with each of ``paper_values`` (:class:`ismarl.analysis.status.PaperValue`
+    or anything with ``figure``, ``quantity`` and ``value``) drawn as a horizontal line or band."""
+    match = match or LEARNER_VS_LEARNER
+    rows = read_metrics(run_dir, "train")
+    its, a = training_curve(run_dir, match, "coop", 0, rows=rows)
+    _, b = training_curve(run_dir, match, "coop", 1, rows=rows)
+    seeds = sorted({d["seed"] for d in rows})
+    for k, (seed, y) in enumerate(zip(seeds, smooth((a + b) / 2, window))):
+        ax.plot(its, y, color=f"C{k}", lw=1.2, label=f"seed {seed}")
+    for v, ls in zip(paper_values, (":", "--", "-.")):
+        label = f"paper, {v.figure}: {v.quantity}"
+        if isinstance(v.value, tuple):
+            ax.axhspan(*v.value, color="k", alpha=0.12, label=label)
+        else:
+            ax.axhline(v.value, color="k", ls=ls, lw=1.2, label=label)
+    ax.set(xlabel="iteration", ylabel="learner-vs-learner coop. rate", ylim=(-0.03, 1.03))
+    return ax
