@@ -26,6 +26,7 @@ LAYERS = {
     "ismarl.protocol": 1,
     "ismarl._validate": 1,
     "ismarl.scale": 1,
+    "ismarl.colab": 1,
     "ismarl.analytic": 2,
     "ismarl.oracle": 2,
     "ismarl.inference": 2,
