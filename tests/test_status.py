@@ -204,3 +204,16 @@ def test_status_of_the_shipped_results():
     assert all(r.status != NOT_ATTEMPTED for fig, r in rows.items() if fig not in ("Weis Fig 1A", "Weis Fig 3A"))
     assert s4.scale.startswith("cpu, 0.094 % (3000 × 256 of 200000 × 4096 updates × episodes)")
     assert "| Weis Fig 1B | **qualitative at reduced scale** |" in status_markdown(list(rows.values()))
+
+
+def test_settings_table_sets_the_paper_beside_the_cpu_preset():
+    from ismarl.analysis.summary import settings_table
+    table = settings_table("step4").splitlines()
+    rows = {r.split(" | ")[0].lstrip("| "): r for r in table[2:]}
+    assert rows["network.hidden"] == "| network.hidden | 128 | 32 | differs |"
+    assert rows["a2c.learning_rate"] == "| a2c.learning_rate | 0.001 | 0.0003 → 3e-05 (iterations 1500-2500) | differs |"
+    assert rows["a2c.gae_lambda"].endswith("|  |")  # equal values are not marked
+    assert rows["starts from (warm-up)"] == "| starts from (warm-up) | - | step1, step1 | differs |"
+    assert "ppi.beta" in settings_table("ppi_step1") and "a2c.entropy_coef" not in settings_table("ppi_step1")
+    with pytest.raises(ValueError, match="settings_table: step1 has no config field 'a2c.nope'"):
+        settings_table("step1", fields=("a2c.nope",))

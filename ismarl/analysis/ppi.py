@@ -120,25 +120,3 @@ def beta_sweep(run_dir, betas, coplayers=("tft", "allc", "random"), episodes: in
                 res[ROUNDS_40_60.key][bi, si] = coop[ROUNDS_40_60.slice].mean() if ROUNDS_40_60.fits(cfg.horizon) else np.nan
         out[spec] = res
     return out
-
-
-
-def preset_table(experiment: str, fields=("network.hidden", "network.embed", "batch_size", "iterations",
-                                          "ppi.pretrain_episodes", "ppi.pretrain", "ppi.reinit", "ppi.epochs",
-                                          "ppi.finetune_steps", "ppi.fit_batch", "ppi.learning_rate", "ppi.weight_decay",
-                                          "ppi.beta", "ppi.q", "ppi.k", "ppi.rollout_horizon", "ppi.discount",
-                                          "ppi.collect")) -> str:
-    """A text table of an experiment's ``paper`` and ``cpu`` presets, field by field, read from
-    :func:`ismarl.experiments.presets.get_config` (so no departure from the paper hides)."""
-    cfgs = {p: get_config(experiment, p).to_dict() for p in ("paper", "cpu")}
-
-    def value(d, field):
-        for part in field.split("."):
-            d = d[part]
-        return d
-
-    lines = [f"{'setting':<22} {'paper':>10} {'cpu':>10}"]
-    for f in fields:
-        a, b = value(cfgs["paper"], f), value(cfgs["cpu"], f)
-        lines.append(f"{f:<22} {a!s:>10} {b!s:>10}" + ("" if a == b else "   *"))
-    return "\n".join(lines)

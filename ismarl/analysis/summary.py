@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ismarl.experiments.presets import get_config
 from ismarl.experiments.warmup import starting_pairs, warmup_best_responders
 from ismarl.protocol import EPISODE_PHASES, LEARNER_VS_LEARNER, ROUNDS_40_60, match_name
 from ismarl.runs.evaluate import read_evaluation
@@ -234,3 +235,58 @@ def round_windows_table(run_dirs, windows=EPISODE_PHASES) -> str:
             cells = " | ".join(f"{c[w.slice].mean():.2f}" for w in windows)
             lines.append(f"| `{d.name}` | {seed} | {' + '.join(map(str, pairs[k]))} | {cells} | {c.mean():.2f} |")
     return "\n".join(lines)
+
+
+#: The settings a reader compares with the paper's Table 2, per engine (config paths).
+SETTINGS = {
+    "a2c": ("network.hidden", "network.embed", "network.use_z", "batch_size", "iterations", "a2c.learning_rate",
+            "a2c.entropy_coef", "a2c.reward_scale", "a2c.advantage_norm", "a2c.gae_lambda", "a2c.td_lambda",
+            "pools", "frozen", "init_from"),
+    "ppi": ("network.hidden", "network.embed", "batch_size", "iterations", "ppi.pretrain_episodes", "ppi.pretrain",
+            "ppi.reinit", "ppi.epochs", "ppi.finetune_steps", "ppi.fit_batch", "ppi.learning_rate",
+            "ppi.weight_decay", "ppi.beta", "ppi.q", "ppi.k", "ppi.rollout_horizon", "ppi.discount", "ppi.collect",
+            "pools", "frozen", "init_from"),
+}
+_SETTING_NAMES = {"batch_size": "episodes per update (PPI: new games per phase)",
+                  "iterations": "iterations (PPI: phases)", "init_from": "starts from (warm-up)",
+                  "frozen": "frozen co-players", "pools": "co-player pools"}
+
+
+def _setting_text(value) -> str:
+    """A config value as a reader reads it: schedules as ``start → end (iterations a-b)``, pools
+    as ``name weight`` lists, empty values as ``-``."""
+    if isinstance(value, dict) and "start" in value:
+        if value.get("end") is None or value["end"] == value["start"]:
+            return f"{value['start']:g}"
+        return f"{value['start']:g} → {value['end']:g} (iterations {value['begin']}-{value['begin'] + value['steps']})"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "-"
+        if all(isinstance(v, (list, tuple)) and v and all(isinstance(e, (list, tuple)) for e in v) for v in value):
+            return " / ".join(", ".join(f"{n} {w:g}" for n, w in pool) for pool in value)
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def settings_table(experiment: str, fields=None) -> str:
+    """A Markdown table of an experiment's ``paper`` preset (the paper's Table 2 settings) beside
+    its ``cpu`` preset, field by field, read from :func:`ismarl.experiments.presets.get_config`;
+    a row whose values differ is marked, so that no departure from the paper hides."""
+    cfgs = {p: get_config(experiment, p) for p in ("paper", "cpu")}
+    fields = SETTINGS[cfgs["paper"].engine] if fields is None else tuple(fields)
+    dicts = {p: c.to_dict() for p, c in cfgs.items()}
+
+    def value(d, field):
+        for part in field.split("."):
+            if not isinstance(d, dict) or part not in d:
+                raise ValueError(f"settings_table: {experiment} has no config field {field!r}")
+            d = d[part]
+        return d
+
+    rows = ["| setting | paper | cpu (ours) | |", "|---|---|---|---|"]
+    for f in fields:
+        a, b = (_setting_text(value(dicts[p], f)) for p in ("paper", "cpu"))
+        rows.append(f"| {_SETTING_NAMES.get(f, f)} | {a} | {b} | {'' if a == b else 'differs'} |")
+    return "\n".join(rows)
