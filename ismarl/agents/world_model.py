@@ -399,19 +399,40 @@ def coplayer_cooperation(config: WorldModelConfig, params, tokens: Tokens) -> jn
     return traced_coplayer_cooperation(config, params, check_tokens(tokens))
 
 
+class InferenceLosses(NamedTuple):
+    """The model's and the Bayes-optimal co-player predictions on games, round by round (N, T):
+    P(co-player plays C), the log-loss (nats) of each on the co-player's actual move, and both
+    players' actions (N, T, 2)."""
+
+    p_model: jnp.ndarray
+    p_bayes: jnp.ndarray
+    model: jnp.ndarray
+    bayes: jnp.ndarray
+    actions: jnp.ndarray
+
+
+def traced_inference_losses(config: WorldModelConfig, params, tokens: Tokens) -> InferenceLosses:
+    """:class:`InferenceLosses` of the model ``params`` on ``tokens`` against the exact
+    Bayes-optimal prediction for the U(0, 1)^5 pool (:func:`ismarl.inference.coplayer_predictions`),
+    both scored by :func:`ismarl.inference.log_loss`; traceable (no input checks: see
+    :func:`inference_gap`). The one place the model is compared with the Bayes-optimal predictor."""
+    actions = jnp.stack([tokens.actions, (tokens.obs[:, 1:] - CC) % 2], axis=-1)
+    p_model = traced_coplayer_cooperation(config, params, tokens)
+    p_bayes = coplayer_predictions(actions)
+    return InferenceLosses(p_model, p_bayes, log_loss(p_model, actions), log_loss(p_bayes, actions), actions)
+
+
 def inference_gap(config: WorldModelConfig, params, tokens: Tokens) -> float:
     """Mean per-round log-loss (nats) of :func:`coplayer_cooperation` on the co-player's actual
     moves minus that of the exact Bayes-optimal prediction for the U(0, 1)^5 pool
-    (:func:`ismarl.inference.coplayer_predictions`), both through :func:`ismarl.inference.log_loss`.
+    (:func:`traced_inference_losses`).
 
     0 is the best any model can do on average over that pool (a finite sample can give slightly
     less); on other co-players the gap can be negative, as the Bayes side assumes the uniform pool.
     """
-    p_model = coplayer_cooperation(config, params, tokens)
-    actions = token_actions(tokens)
-    model = log_loss(p_model, actions)
-    bayes = log_loss(coplayer_predictions(actions), actions)
-    return float(model.mean() - bayes.mean())
+    check_model(config, params)
+    losses = traced_inference_losses(config, params, check_tokens(tokens))
+    return float(losses.model.mean() - losses.bayes.mean())
 
 
 # -- fitting --------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from ismarl.agents.ppi_policy import own_payoffs
 from ismarl.engines.ppi import engine as ppi
 from ismarl.engines.seeds import seed_keys
 from ismarl.experiments.presets import get_config
-from ismarl.inference import coplayer_predictions, log_loss
 from ismarl.protocol import ROUNDS_40_60
 from ismarl.runs.evaluate import play_learner
 from ismarl.runs.store import load_run, load_snapshots
@@ -76,14 +75,12 @@ def inference_report(run_dir, iteration: int | None = None, learner: int = 0, ep
     preds, bayes_preds, events = [], [], []
     for si, seed in enumerate(seeds):
         codes = ppi.heldout_codes(cfg, seed_keys(seed)[1])
-        tokens = wm.codes_tokens(codes, table)
-        actions = np.stack([np.asarray(tokens.actions), np.asarray(codes, np.int32) % 2], axis=-1)
         p = jax.tree_util.tree_map(lambda x: x[si, learner], params)
-        p_model = np.asarray(wm.coplayer_cooperation(world, p, tokens))[:, 1:]
-        p_bayes = np.asarray(coplayer_predictions(actions))[:, 1:]
-        later = actions[:, 1:]
-        model_nll = float(np.asarray(log_loss(p_model, later)).mean())
-        bayes_nll = float(np.asarray(log_loss(p_bayes, later)).mean())
+        wm.check_model(world, p)
+        losses = jax.tree_util.tree_map(lambda x: np.asarray(x)[:, 1:],  # from round 2 on
+                                        wm.traced_inference_losses(world, p, wm.codes_tokens(codes, table)))
+        p_model, p_bayes, later = losses.p_model, losses.p_bayes, losses.actions
+        model_nll, bayes_nll = float(losses.model.mean()), float(losses.bayes.mean())
         out["model_nll"].append(model_nll)
         out["bayes_nll"].append(bayes_nll)
         out["gap"].append(model_nll - bayes_nll)

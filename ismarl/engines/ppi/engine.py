@@ -44,7 +44,6 @@ from ismarl.engines.experiment import ExperimentConfig
 from ismarl.engines.matches import build_matches
 from ismarl.engines.metrics import IterationMetrics, MatchMetrics
 from ismarl.engines.seeds import seed_keys
-from ismarl.inference import coplayer_predictions, log_loss
 from ismarl.sim.core import make_params
 
 #: The fold of a seed's run key that draws its held-out diagnostic games (never trained on).
@@ -198,10 +197,8 @@ def _fit(cfg: ExperimentConfig, params, data, count, iteration, key):
 def _inference_gap(cfg: ExperimentConfig, params, codes):
     """Mean per-round log-loss of the model's co-player predictions on held-out games ``codes``
     minus that of the exact Bayes-optimal prediction for the U(0, 1)^5 pool (nats)."""
-    tokens = wm.codes_tokens(codes, _table(cfg))
-    actions = jnp.stack([tokens.actions, codes.astype(jnp.int32) % 2], axis=-1)
-    p_model = wm.traced_coplayer_cooperation(world_config(cfg), params, tokens)
-    return (log_loss(p_model, actions) - log_loss(coplayer_predictions(actions), actions)).mean()
+    losses = wm.traced_inference_losses(world_config(cfg), params, wm.codes_tokens(codes, _table(cfg)))
+    return (losses.model - losses.bayes).mean()
 
 
 def heldout_codes(cfg: ExperimentConfig, run_key: jax.Array) -> jnp.ndarray:
