@@ -42,7 +42,7 @@ __all__ = [
     "WorldModelConfig", "WorldModel", "Tokens", "Predictions", "LossParts", "episode_tokens",
     "token_actions", "outcome_codes", "codes_tokens", "pack_codes", "unpack_codes", "check_tokens", "check_model", "TOKEN_KINDS", "input_rows", "step_token", "head_outputs",
     "model_outputs", "loss", "coplayer_probability", "coplayer_cooperation",
-    "inference_gap", "make_optimizer", "fit_step", "fit", "traced_loss", "traced_coplayer_cooperation",
+    "InferenceLosses", "traced_inference_losses", "inference_gap", "make_optimizer", "fit_step", "fit", "traced_loss", "traced_coplayer_cooperation",
 ]
 
 N_ACTIONS = 2
