@@ -273,12 +273,18 @@ class Checker:
             return
         page = self._open(context, f"{search.as_uri()}?q={query}", name)
         try:
-            selector = "#search-results li, ul.search li"
+            # Sphinx lists the results one by one, then writes "Search finished, found N page(s)".
             try:
-                page.wait_for_selector(selector, timeout=self.timeout_ms)
-                self.report.count("search results", page.locator(selector).count())
+                page.wait_for_function(
+                    "() => /finished/i.test((document.querySelector('.search-summary') || {}).textContent || '')",
+                    timeout=self.timeout_ms)
             except Exception:
+                self.report.problem(name, "the search did not finish")
+            found = page.locator("#search-results li, ul.search li").count()
+            self.report.count("search results", found)
+            if not found:
                 self.report.problem(name, f"the search page shows no results for {query!r}")
+            self._screenshot(page, f"search-{query}")
             self._report_requests(page, name)
         finally:
             page.close()

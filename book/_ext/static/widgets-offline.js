@@ -24,22 +24,37 @@
   // A static page has no kernel: the widgets show the state they were saved in and their controls
   // cannot change it. Show the controls as disabled and say so under each widget. (The widget
   // manager reads the saved state when the page has loaded, after this has run.)
-  var NOTE = "Static page: the widget shows its default setting. Run the notebook " +
-             "(Colab or Jupyter) to change the controls.";
+  var NOTE = "Static page: the controls work in a running notebook (Colab or Jupyter); " +
+             "any output shown here is for their default setting.";
   function markStatic() {
+    var models = {};
     document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]')
       .forEach(function (script) {
         try {
           var saved = JSON.parse(script.textContent);
           Object.keys(saved.state || {}).forEach(function (id) {
-            var model = saved.state[id].state;
-            if (model && "disabled" in model) model.disabled = true;
+            var model = saved.state[id].state || {};
+            models[id] = model;
+            if ("disabled" in model) model.disabled = true;
           });
           script.textContent = JSON.stringify(saved);
         } catch (err) { console.error("could not read the saved widget state:", err); }
       });
+    // Does the widget (or a widget inside it) have a control? A progress bar has none.
+    function hasControl(id, seen) {
+      var model = models[id];
+      if (!model || seen[id]) return false;
+      seen[id] = true;
+      if ("disabled" in model) return true;
+      return JSON.stringify(model).split('"IPY_MODEL_').slice(1).some(function (part) {
+        return hasControl(part.split('"')[0], seen);
+      });
+    }
     document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')
       .forEach(function (view) {
+        var id;
+        try { id = JSON.parse(view.textContent).model_id; } catch (err) { return; }
+        if (!hasControl(id, {})) return;
         var note = document.createElement("p");
         note.className = "widget-static-note";
         note.style.cssText = "font-size: 0.85em; font-style: italic; color: #6c757d; margin: 0.3em 0 0;";
