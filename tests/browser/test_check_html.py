@@ -29,8 +29,17 @@ BROKEN = """<!DOCTYPE html><html><head><title>broken</title>
 <p>Unrendered: <span class="math">\\(x^2\\)</span></p></body></html>"""
 
 
+def require_playwright():
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        pytest.fail("playwright is not installed: `make check-html` installs requirements-browser.txt",
+                    pytrace=False)
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
+    require_playwright()
     site = tmp_path_factory.mktemp("site")
     (site / "dot.png").write_bytes(PNG)
     (site / "sound.html").write_text(SOUND)
@@ -79,6 +88,7 @@ def test_missing_search_page_is_reported(report):
 
 
 def test_exit_status_and_one_line_per_problem(tmp_path, capsys):
+    require_playwright()
     (tmp_path / "a.html").write_text('<html><body><img src="gone.png" alt=""></body></html>')
     rc = check_html.main([str(tmp_path), "--query", "", "--chromium", CHROMIUM])
     out = capsys.readouterr().out.splitlines()
