@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine with Python 3.11:
 #   make book   -> installs into .venv, builds the HTML book (default `cpu` scale) into _build/html
-#   make test   -> installs, then unit tests, every chapter under nbval (fast scale), strict book build
+#   make test   -> installs, then unit tests, every chapter under nbval (fast scale), strict book build,
+#                  and every built page checked offline in headless Chromium (make check-html)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,8 +9,15 @@ STAMP  := $(VENV)/.ismarl-installed
 TIMED  := bash .ci/timed
 FAST   := ISMARL_SCALE=fast JAX_PLATFORMS=cpu
 SCALE  ?= cpu
+# MathJax, require.js and the widget manager, fetched from the npm registry for offline pages.
+OFFLINE       := _build/offline
+OFFLINE_STAMP := $(OFFLINE)/.fetched
+BROWSER_STAMP := $(VENV)/.ismarl-browser-installed
+APT_GET       := DEBIAN_FRONTEND=noninteractive apt-get
+# The build that check-html opens (`make check-html HTML_DIR=_build/html` checks `make book`'s).
+HTML_DIR      ?= _build/fast/_build/html
 
-.PHONY: install book book-fast test test-unit test-notebooks bench clean sync
+.PHONY: install offline-assets book book-fast check-html test test-unit test-notebooks bench clean sync
 
 install: $(STAMP)
 
@@ -22,14 +30,33 @@ $(STAMP): requirements.txt pyproject.toml
 	  $(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null'
 	@touch $(STAMP)
 
-book: $(STAMP)
+offline-assets: $(OFFLINE_STAMP)
+
+$(OFFLINE_STAMP): book/_ext/fetch_offline_assets.sh
+	@command -v npm >/dev/null || ($(APT_GET) update -q && $(APT_GET) install -y -q npm)
+	@$(TIMED) "offline assets (npm registry)" bash book/_ext/fetch_offline_assets.sh $(OFFLINE)
+	@touch $@
+
+book: $(STAMP) $(OFFLINE_STAMP)
 	@$(TIMED) "book ($(SCALE) scale)" env ISMARL_SCALE=$(SCALE) $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Open $(CURDIR)/_build/html/index.html"
 
-book-fast: $(STAMP)
+book-fast: $(STAMP) $(OFFLINE_STAMP)
 	@$(TIMED) "book (fast scale, strict)" env $(FAST) $(BIN)/jupyter-book build . -W -n --keep-going --path-output _build/fast
 
-test-unit: $(STAMP)
+# Debian's Chromium and the Python driver for it (no browser download).
+$(BROWSER_STAMP): $(STAMP) requirements-browser.txt
+	@$(TIMED) "install browser check" sh -c '\
+	  { command -v chromium >/dev/null || { $(APT_GET) update -q && $(APT_GET) install -y -q chromium; }; } && \
+	  $(BIN)/python -m pip install -q -r requirements-browser.txt'
+	@touch $@
+
+# Every built page in headless Chromium with the network blocked; screenshots in _build/screenshots.
+check-html: $(BROWSER_STAMP)
+	@$(TIMED) "built pages in headless Chromium" $(BIN)/python tests/browser/check_html.py \
+	  $(HTML_DIR) --screenshots _build/screenshots
+
+test-unit: $(STAMP) $(BROWSER_STAMP)
 	@$(TIMED) "unit and property tests" env JAX_PLATFORMS=cpu $(BIN)/python -m pytest tests -q -m "not shipped"
 	@$(TIMED) "tests on shipped results" env JAX_PLATFORMS=cpu $(BIN)/python -m pytest tests -q -m shipped
 
@@ -37,7 +64,7 @@ test-notebooks: $(STAMP)
 	@$(TIMED) "notebooks under nbval (fast scale)" env $(FAST) $(BIN)/python -m pytest -q \
 	  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider book/chapters
 
-test: test-unit test-notebooks book-fast
+test: test-unit test-notebooks book-fast check-html
 	@echo "make test: all stages passed"
 
 bench: $(STAMP)
