@@ -62,7 +62,7 @@ test-unit: $(STAMP) $(BROWSER_STAMP)
 
 test-notebooks: $(STAMP)
 	@$(TIMED) "notebooks under nbval (fast scale)" env $(FAST) $(BIN)/python -m pytest -q \
-	  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider book/chapters
+	  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider book/intro.ipynb book/chapters
 
 test: test-unit test-notebooks book-fast check-html
 	@echo "make test: all stages passed"
@@ -72,7 +72,7 @@ bench: $(STAMP)
 
 # Re-pair notebooks after editing a chapter's .md (never run in CI).
 sync: $(STAMP)
-	$(BIN)/jupytext --sync book/chapters/*.md
+	$(BIN)/jupytext --sync book/intro.md book/chapters/*.md
 
 clean:
 	rm -rf _build
