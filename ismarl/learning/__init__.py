@@ -1,4 +1,4 @@
-"""Learning dynamics on exact payoffs: naive learners, exact LOLA, the learning-aware shaping agent
+"""Learning dynamics on exact payoffs: naive learners, look-ahead LOLA, the learning-aware shaping agent
 of Meulemans et al. (2025), mixed groups, and the extortion analysis of learned policies.
 
 Policies are 5 logits of a memory-1 strategy (``sigmoid(logits)``); every learner ascends the exact,

@@ -111,7 +111,7 @@ class NaiveConfig(_Presets):
 
 @dataclasses.dataclass(frozen=True)
 class LolaConfig(_Presets):
-    """Exact LOLA (Foerster et al. 2018) with ``lookahead`` unrolled co-player steps of size
+    """Look-ahead LOLA (Foerster et al. 2018) with ``lookahead`` unrolled co-player steps of size
     ``lookahead_lr`` (the LOLA-DICE form used by COALA-PG, eq. 4); ``lookahead=0`` is a naive
     learner. ``lr`` is the own gradient-ascent step."""
 

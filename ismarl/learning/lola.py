@@ -1,4 +1,4 @@
-"""Exact LOLA (Foerster et al. 2018): learning with opponent-learning awareness on exact payoffs.
+"""Look-ahead LOLA (Foerster et al. 2018): learning with opponent-learning awareness on exact payoffs.
 
 A LOLA player X assumes the co-player Y takes ``lookahead`` naive gradient steps of size ``eta``
 and climbs its own return *after* those steps, differentiating through them:
@@ -6,9 +6,10 @@ and climbs its own return *after* those steps, differentiating through them:
     grad_X = d/d phi_X  J_X(phi_X, phi_Y + sum_q Delta_q),
     Delta_q = eta * d/d phi_Y J_Y(phi_X, phi_Y + sum_{q' < q} Delta_q')
 
-(the look-ahead form of COALA-PG's eq. 4). For one look-ahead step and small ``eta`` this is, to
-first order in ``eta``, Foerster et al.'s update ``grad_X J_X + eta (grad_Y J_X)^T grad_X grad_Y J_Y``
-(:func:`lola_first_order_gradient`).
+(the look-ahead form of COALA-PG's eq. 4). For one look-ahead step, to first order in ``eta`` this
+is ``grad_X J_X + eta (grad_Y J_X)^T grad_X grad_Y J_Y + eta (grad_X grad_Y J_X) grad_Y J_Y``:
+Foerster et al.'s first-order update (:func:`lola_first_order_gradient`) is the first two terms;
+it drops the last, X's own gradient taken at the anticipated co-player.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def lookahead_objective(logits_me, logits_other, game: Game, objective: Objectiv
 
 
 def lola_gradient(logits_me, logits_other, game: Game, objective: Objective, lookahead: int, eta: float):
-    """The exact LOLA direction: the total derivative of :func:`lookahead_objective`."""
+    """The look-ahead LOLA direction: the total derivative of :func:`lookahead_objective`."""
     return jax.grad(lookahead_objective)(logits_me, logits_other, game, objective, lookahead, eta)
 
 

@@ -4,8 +4,8 @@ committed files only (manifests, metrics, evaluations; no number is typed by han
     python results/step4/write_readme.py            # print it
     python results/step4/write_readme.py --write    # (re)write results/step4/README.md
 
-The search runs it names are grouped in ``results/step4_search/groups.json`` (chapter 9 reads the
-same file). A test checks that the committed README is what this script writes from the committed
+The search runs it names are grouped in ``results/step4_search/groups.json`` (the lab notebook
+appendix reads the same file). A test checks that the committed README is what this script writes from the committed
 files."""
 
 from __future__ import annotations
