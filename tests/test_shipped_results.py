@@ -136,3 +136,23 @@ def test_every_committed_evaluation_reads_in_the_present_layout():
         for r in d["coplayers"].values():
             assert {"learner_reward", "learner_coop", "coplayer_reward", "coplayer_coop"} <= set(r["mean"]), f
             assert all({"seed", "learner", "coplayer"} <= set(e) for e in r["per_seed"]), f
+
+
+def _beside(refs):
+    """Run references as experiment names where they name the run beside (``results/step1`` in a
+    format-1 config is ``step1`` today)."""
+    return tuple(r.split("/", 1)[1] if r and r.startswith("results/") and "/" not in r.split("/", 1)[1] else r for r in refs)
+
+
+def test_shipped_runs_were_trained_with_todays_cpu_presets():
+    """Every shipped run named after an experiment has that experiment's ``cpu`` config, field by
+    field (the run it builds on named by experiment), so the settings tables of the chapters,
+    which read the presets, describe the shipped runs."""
+    from ismarl.experiments.presets import EXPERIMENTS, get_config
+    from ismarl.runs.store import read_config
+    runs = [d for d in sorted(RESULTS.iterdir()) if d.name in EXPERIMENTS and (d / "config.json").exists()]
+    assert len(runs) >= 14
+    for run in runs:
+        cfg = read_config(run)
+        cfg = cfg.replace(frozen=_beside(cfg.frozen), init_from=_beside(cfg.init_from))
+        assert cfg == get_config(run.name, "cpu"), run.name
