@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from ismarl.agents.network import NetworkConfig
-from ismarl.runs.provenance import describe_machine, write_manifest
+from ismarl.runs.provenance import describe_machine, git_commit, write_manifest
 from ismarl.engines.a2c import engine as a2c
 from ismarl.engines.seeds import seed_keys
 from ismarl.experiments.presets import get_config
@@ -122,7 +122,7 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--run", default="results/step1")
     args = ap.parse_args()
-    t0 = time.time()
+    t0, commit = time.time(), git_commit()  # the code measured, before any output is written
     rate = matmul_rate()
     lines = [f"Machine: {describe_machine()}; load average at the start: {os.getloadavg()[0]:.2f}", "",
              f"Attainable float32 matmul rate (2048 x 2048 `jnp.dot`, best of 5): {rate / 1e9:.1f} GFLOP/s", "",
@@ -152,7 +152,7 @@ def main():
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "table.md").write_text(text + "\n")
-        write_manifest(args.out, wall_time_s=time.time() - t0)
+        write_manifest(args.out, wall_time_s=time.time() - t0, commit=commit)
 
 
 if __name__ == "__main__":

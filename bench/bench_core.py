@@ -124,7 +124,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7, help="timed repetitions (the best is reported)")
     parser.add_argument("--out", type=Path, default=None, help="directory for table.md and manifest.json")
     args = parser.parse_args(argv)
-    start = time.perf_counter()
+    start, commit = time.perf_counter(), provenance.git_commit()  # the code measured, before any output
     text = table(args.pairs, args.repeats)
     print(text, end="")
     if args.out is not None:
@@ -134,6 +134,7 @@ def main(argv=None):
             args.out,
             command=provenance.current_command(),
             wall_time_s=time.perf_counter() - start,
+            commit=commit,
             pairs=args.pairs,
             repeats=args.repeats,
             horizon=HORIZON,
