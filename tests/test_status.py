@@ -198,12 +198,12 @@ def test_status_of_the_shipped_results():
     assert rows["Weis Fig 1A"].status == NOT_ATTEMPTED  # Step 4 with PPI
     assert rows["Weis Fig 2A"].status == REPRODUCED and rows["Weis Fig 2B"].status == REPRODUCED
     s4 = rows["Weis Fig 1B"]
-    assert s4.status == QUALITATIVE and "held in 4 of 5 seeds (in-sample)" in s4.ours_text
-    heldout = RESULTS / "step4_heldout" / "step4"
-    assert ("held-out batch not shipped" in s4.ours_text) != (heldout / "metrics.jsonl").exists()
+    # in-sample 4 of 5 held; on the held-out batch (fresh warm-up, seeds 1000-1009) 4 of 10: below our 80 %
+    assert "held in 4 of 5 seeds (in-sample); held-out: 4 of 10 seeds" in s4.ours_text
+    assert s4.status == NOT_REPRODUCED
     assert all(r.status != NOT_ATTEMPTED for fig, r in rows.items() if fig not in ("Weis Fig 1A", "Weis Fig 3A"))
     assert s4.scale.startswith("cpu, 0.094 % (3000 × 256 of 200000 × 4096 updates × episodes)")
-    assert "| Weis Fig 1B | **qualitative at reduced scale** |" in status_markdown(list(rows.values()))
+    assert "| Weis Fig 1B | **not reproduced** |" in status_markdown(list(rows.values()))
 
 
 def test_settings_table_sets_the_paper_beside_the_cpu_preset():

@@ -327,6 +327,44 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     (run / "evaluate_learners.json").write_text(ev({"run:a#1": {}, "run:b#1": {}}))
     with pytest.raises(ValueError, match="should hold one learner co-player"):
         fresh_cooperation(run)
+    # pooled over runs, and the table of settings that changed the outcome (chapter 9)
+    from ismarl.analysis.summary import levers_table, pooled_outcome
+
+    (run / "evaluate_learners.json").write_text(ev({"run:s4#1": {"per_seed": [per_seed]}}))
+    low = tmp_path / "low"
+    low.mkdir()
+    flat = [dict(x, matches=dict(x["matches"], **{"learner:0_vs_learner:1": {"reward": [0.1, 0.1], "coop": [0.1, 0.1]}}))
+            for x in lines]
+    (low / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in flat))
+    o = pooled_outcome([run, low])
+    assert (o["held"], o["n"], o["peak"], o["rise"]) == (1, 2, pytest.approx(0.95), 100)
+    assert o["end"] == pytest.approx((0.9 + 0.1) / 2) and o["tab"] == pytest.approx(0.05)  # learner 1 only: 2 has none
+    assert pooled_outcome([low])["rise"] is None and pooled_outcome([low])["tab"] is None
+    lever = {"setting": "start", "before": "scratch", "after": "warm-up", "before_runs": ["low"], "after_runs": ["s4"],
+             "why": "because"}
+    md, out = levers_table(tmp_path, [lever])
+    assert md.splitlines()[-1] == ("| start | scratch | warm-up | held 0 of 1, end 0.10, peak 0.10, last rise None "
+                                   "| held 1 of 1, end 0.90, peak 0.95, last rise 100; with U(0, 1)^5 0.05 | because |")
+    assert out["start"][1]["held"] == 1
+    with pytest.raises(ValueError, match=r"lever 'start' lacks \['why'\]"):
+        levers_table(tmp_path, [{k: v for k, v in lever.items() if k != "why"}])
+    with pytest.raises(ValueError, match="pooled_outcome needs at least one run"):
+        pooled_outcome([])
+    # chapter 9's training curves of a pool: learner vs learner and vs tabular, one style per run
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ismarl.analysis.figures import pool_training_curves
+
+    fig, axes = plt.subplots(1, 2)
+    pool_training_curves(axes, {"mixed": run, "flat": low}, {"flat": ":"})
+    lines_ = {ln.get_label(): ln for ln in axes[1].lines}
+    assert list(lines_) == ["learner vs learner (mixed)", "vs tabular (mixed)", "learner vs learner (flat)", "vs tabular (flat)"]
+    assert lines_["vs tabular (mixed)"].get_ydata()[0] == pytest.approx(0.1)  # both learners vs U(0, 1)^5: 0.05, 0.15
+    assert lines_["learner vs learner (flat)"].get_linestyle() == ":" and axes[0].get_ylabel() == "avg. reward"
+    plt.close(fig)
 
 
 def test_replay_errors_name_the_problem(tmp_path):

@@ -8,8 +8,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
-from ismarl.protocol import LEARNER_VS_LEARNER
+from ismarl.analysis.replay import replay
+from ismarl.protocol import LEARNER_VS_LEARNER, match_name
 from ismarl.runs.metrics import read_metrics
+from ismarl.runs.store import load_run
 
 
 def training_curve(run_dir, match: str, quantity: str = "coop", side: int = 0, rows=None):
@@ -122,3 +124,48 @@ def learner_cooperation_per_seed(ax, run_dir, paper_values=(), window: int = 4, 
             ax.axhline(v.value, color="k", ls=ls, lw=1.2, label=label)
     ax.set(xlabel="iteration", ylabel="learner-vs-learner coop. rate", ylim=(-0.03, 1.03))
     return ax
+
+
+def pool_training_curves(axes, runs: dict, styles: dict | None = None, window: int = 4):
+    """Reward (``axes[0]``) and cooperation (``axes[1]``) over training of the runs of a mixed pool
+    (``{name: run_dir}``): learner vs learner (red) and learners vs U(0, 1)^5 agents (blue), mean ±
+    std over seeds and both learners, one line style per run (``styles``: ``{name: linestyle}``)."""
+    styles = styles or {}
+    tabular = (match_name(0, "random"), match_name(1, "random"))
+    for name, run in runs.items():
+        rows = read_metrics(run, "train")
+        for kind, color, parts in (("learner vs learner", "C3", ((LEARNER_VS_LEARNER, 0), (LEARNER_VS_LEARNER, 1))),
+                                   ("vs tabular", "C0", ((tabular[0], 0), (tabular[1], 0)))):
+            if not any(parts[0][0] in d["matches"] for d in rows):
+                continue
+            for ax, q in zip(axes, ("reward", "coop")):
+                curves = [training_curve(run, m, q, side, rows=rows) for m, side in parts
+                          if any(m in d["matches"] for d in rows)]
+                band(ax, curves[0][0], np.concatenate([v for _, v in curves]), label=f"{kind} ({name})",
+                     color=color, ls=styles.get(name, "-"), window=window)
+    for ax, q in zip(axes, ("reward", "coop")):
+        ax.set(xlabel="iteration", ylabel="avg. reward" if q == "reward" else "coop. rate")
+    return axes
+
+
+def in_episode_grid(run_dir, iteration: int, co_players, episodes: int = 256):
+    """Cooperation and reward per round of the episode (rows) against each co-player (columns) of
+    a run's learner 1 at a snapshot ``iteration``, mean ± std over the run's seeds (replayed with
+    :func:`ismarl.analysis.replay.replay`); the co-player's side in grey. Returns the figure."""
+    seeds = load_run(run_dir)[1]
+    fig, axes = plt.subplots(2, len(co_players), figsize=(3.2 * len(co_players), 5), sharex=True, sharey="row",
+                             squeeze=False)
+    for j, opp in enumerate(co_players):
+        trs = [replay(run_dir, k, iteration, opp, episodes=episodes) for k in range(len(seeds))]
+        rounds = np.arange(1, np.asarray(trs[0].actions).shape[1] + 1)  # actions: (2 sides, rounds, episodes)
+        for row, (value, label) in enumerate(((lambda t: 1.0 - np.asarray(t.actions, float), "coop. rate"),
+                                              (lambda t: np.asarray(t.rewards, float), "avg. reward"))):
+            for side, color, who in ((0, "C3" if opp == "co-learner" else "C0", "learner"), (1, "C7", opp)):
+                band(axes[row, j], rounds, np.array([value(t)[side].mean(1) for t in trs]), label=who, color=color)
+            axes[row, 0].set_ylabel(label)
+        axes[0, j].set_title(f"vs {opp}")
+        axes[0, j].legend(fontsize=7)
+        axes[1, j].set_xlabel("round")
+    fig.suptitle(f"iteration {iteration}, mean ± std over seeds {list(seeds)}")
+    fig.tight_layout()
+    return fig

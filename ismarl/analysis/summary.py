@@ -158,6 +158,46 @@ def outcome_table(run_dirs, threshold: float = 0.8) -> str:
     return "\n".join(lines)
 
 
+def pooled_outcome(run_dirs, threshold: float = 0.8) -> dict:
+    """Learner-vs-learner outcome pooled over the seeds of several runs: ``held`` (seeds that held
+    >= ``threshold`` over the last 10% of training) of ``n``, mean ``end`` and highest ``peak``
+    cooperation, ``rise`` (the latest first rise to one half; None if no seed rose) and ``tab``
+    (both learners' fresh-episode cooperation with U(0, 1)^5 agents, mean over the evaluated runs;
+    None if none was evaluated)."""
+    summ = [e for d in run_dirs for e in learner_cooperation(d, threshold=threshold)]
+    if not summ:
+        raise ValueError("pooled_outcome needs at least one run")
+    fresh = [t for d in run_dirs for t in mean_tabular_coop(d) if t is not None]
+    rises = [e["rise"] for e in summ if e["rise"] is not None]
+    return {"held": sum(e["held"] >= threshold for e in summ), "n": len(summ),
+            "end": float(np.mean([e["final"] for e in summ])), "peak": max(e["max"] for e in summ),
+            "rise": max(rises) if rises else None, "tab": float(np.mean(fresh)) if fresh else None}
+
+
+def levers_table(results_root, levers) -> tuple[str, dict[str, tuple[dict, dict]]]:
+    """The table of the settings that changed the Step-4 outcome (chapter 9): ``levers`` is a list
+    of dicts with ``setting``, ``before`` and ``after`` (words), ``before_runs`` and ``after_runs``
+    (run directories relative to ``results_root``) and ``why`` (``LEVERS`` in
+    ``results/step4_search/groups.json``). Returns the markdown table and, per setting, the
+    :func:`pooled_outcome` before and after."""
+    root = Path(results_root)
+    out = {}
+    for lever in levers:
+        missing = {"setting", "before", "after", "before_runs", "after_runs", "why"} - set(lever)
+        if missing:
+            raise ValueError(f"lever {lever.get('setting', lever)!r} lacks {sorted(missing)}")
+        out[lever["setting"]] = tuple(pooled_outcome([root / r for r in lever[k]]) for k in ("before_runs", "after_runs"))
+
+    def cell(o):
+        tab = "" if o["tab"] is None else f"; with U(0, 1)^5 {o['tab']:.2f}"
+        return f"held {o['held']} of {o['n']}, end {o['end']:.2f}, peak {o['peak']:.2f}, last rise {o['rise']}{tab}"
+
+    lines = ["| setting | before | after | before: learner vs learner | after | why |", "|---|---|---|---|---|---|"]
+    lines += [f"| {v['setting']} | {v['before']} | {v['after']} | {cell(out[v['setting']][0])} | {cell(out[v['setting']][1])} "
+              f"| {v['why']} |" for v in levers]
+    return "\n".join(lines), out
+
+
 def same_training(run_a, run_b) -> bool:
     """Whether two runs trained identically: every training metric equal, wall time aside (the
     check that a shipped run reproduces a search run, bit for bit)."""

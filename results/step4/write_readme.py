@@ -138,6 +138,7 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
 - Learner-vs-learner cooperation >= 0.8, held to the end, in at least 4 of 5 seeds: {_ok(held['step4'] >= 4)}
   ({held['step4']} of 5 held over the last 10% of training; not held: seed(s) {notheld}; fresh
   episodes, mean of both learners, {_fmt(fresh)}).
+  On held-out seeds and pairs (below): {held_count(R / "step4_heldout/step4")} of {len(learner_cooperation(R / "step4_heldout/step4"))}, {_ok(held_count(R / "step4_heldout/step4") >= 0.8 * len(learner_cooperation(R / "step4_heldout/step4")))} (our threshold: 80% of the seeds).
 - Against random tabular agents, cooperation about 0.05-0.15: {_ok(0.05 <= np.mean(tabc) <= 0.15)} for learner 1
   ({_fmt(tabc)}, mean {np.mean(tabc):.3f}), {_ok(0.05 <= np.mean(tab2) <= 0.15)} for learner 2
   ({_fmt(tab2)}, mean {np.mean(tab2):.3f}), {_ok(0.05 <= np.mean(tabc + tab2) <= 0.15)} over both learners
@@ -150,6 +151,7 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
 - Sweep: mean end cooperation {", ".join(f"{np.mean(ends[r]):.2f}" for r in ['step4_no_tabular', 'step4_tabular25', 'step4', 'step4_tabular75'])}
   for 0 / 25 / 50 / 75% tabular episodes.
 """
+    text += heldout_section(R)
     s4v = learner_cooperation(S / "s4V")
     s4w = learner_cooperation(S / "s4W")
     w1, w2 = np.mean(_tabular(S / "s4W")), np.mean(_tabular(S / "s4W", 2))
@@ -275,6 +277,58 @@ oracle {ev['random']['oracle_reward']:.3f} on these draws, cooperating {ev['rand
   Neither became the preset: what holds depends on the warm-up pair more than on either setting.
 """
     return text
+
+
+def heldout_section(R: Path) -> str:
+    """The held-out batch: the shipped preset run once on warm-up agents and training seeds that
+    played no part in the search (``results/step4_heldout``)."""
+    H = R / "step4_heldout"
+    w, s4 = H / "step1", H / "step4"
+    seeds = read_manifest(s4)["seeds"]
+    summ = learner_cooperation(s4)
+    held = held_count(s4)
+    fresh = fresh_cooperation(s4)
+    ev = read_evaluation(s4 / "evaluate.json")["coplayers"]["random"]
+    alld = ev["alld_reward"]
+    tab1, tab2 = _tabular(s4), _tabular(s4, 2)
+    rewards = [e["reward"] for e in fresh["tabular"].values()]
+    ok = warmup_best_responders(w)
+    by_pair = held_by_starting_pair([s4])
+    both = [h[0] for p, h in by_pair.items() if all(ok[a] for a in p)]
+    one = [h[0] for p, h in by_pair.items() if not all(ok[a] for a in p)]
+    same = read_config(s4).a2c == read_config(R / "step4").a2c and read_config(s4).iterations == read_config(R / "step4").iterations
+    return f"""
+## Held-out seeds: the preset judged on pairs that played no part in the search
+
+The preset above was chosen on the shipped pair of warm-up agents. It was then run once, unchanged
+({"the same A2C settings and schedule as `results/step4`" if same else "NOT the same settings as `results/step4`"}), on a fresh warm-up and fresh training seeds
+{seeds[0]}-{seeds[-1]}, which no search run used; seed k's learners start from warm-up agents k and
+k + 1 (modulo the ten), so every seed has its own pair. Commands (manifests in `results/step4_heldout/*/`):
+
+```bash
+{_command(w)}
+{_command(s4)}
+python -m ismarl evaluate results/step4_heldout/step1 --coplayers tft,allc,alld,random --episodes 1000 --out results/step4_heldout/step1/evaluate.json
+python -m ismarl evaluate results/step4_heldout/step4 --coplayer-run results/step4_heldout/step4 --coplayer-learner 1 --episodes 1000 --out results/step4_heldout/step4/evaluate_learners.json
+python -m ismarl evaluate results/step4_heldout/step4 --coplayers random,tft,allc,alld --episodes 1000 --out results/step4_heldout/step4/evaluate.json
+python -m ismarl evaluate results/step4_heldout/step4 --learner 1 --coplayers random --episodes 1000 --out results/step4_heldout/step4/evaluate_learner2.json
+```
+
+Wall times: warm-up {read_manifest(w)["wall_time_s"] / 60:.0f} min, Step 4 {read_manifest(s4)["wall_time_s"] / 60:.0f} min (10 seeds each, one program; 2-core CPU, shared).
+
+{outcome_table([s4])}
+
+- Held >= 0.8 over the last 10% of training: **{held} of {len(summ)} seeds** (in-sample, on the pair the
+  preset was chosen on: {held_count(R / "step4")} of 5). Our target, at least 80% of the seeds: {_ok(held >= 0.8 * len(summ))}.
+  Seeds that ended below 0.2: {sum(e["final"] < 0.2 for e in summ)}; between 0.2 and 0.8: {sum(0.2 <= e["final"] < 0.8 for e in summ)}.
+- Against U(0, 1)^5 agents (fresh episodes): learner 1 cooperated {_fmt(tab1, 3)} (mean {np.mean(tab1):.3f}),
+  learner 2 mean {np.mean(tab2):.3f}; both learners {np.mean(tab1 + tab2):.3f}, {_ok(0.05 <= np.mean(tab1 + tab2) <= 0.15)} against 0.05-0.15;
+  {sum(0.05 <= c <= 0.15 for c in tab1)} of {len(tab1)} seeds of learner 1 inside. Learner 1's reward {_fmt(rewards, 3)}
+  against always-defect's {alld:.3f} on the same co-players (oracle {ev["oracle_reward"]:.3f}): at least ALLD's in
+  {sum(r >= alld for r in rewards)} of {len(rewards)} seeds.
+- The warm-up: {sum(ok.values())} of {len(ok)} agents meet the Step-1 criterion (missing: {", ".join(str(a) for a in ok if not ok[a]) or "none"}).
+  Pairs of two that meet it held in {sum(both)} of {len(both)}; pairs with one that misses it in {sum(one)} of {len(one)}.
+"""
 
 
 def main(argv=None) -> None:
