@@ -82,7 +82,7 @@ def prepare_runtime(url: str, colab: bool | None = None) -> Path | None:
 
 def first_cell(url: str = REPOSITORY_URL) -> str:
     """The source of every chapter's first code cell: :func:`prepare_runtime` and its call."""
-    return f'{_CELL_HEADER}\n{inspect.getsource(prepare_runtime)}\n\nprepare_runtime("{url}")'
+    return f'{_CELL_HEADER}\n{inspect.getsource(prepare_runtime)}\n\nREPOSITORY_ROOT = prepare_runtime("{url}")  # the folder holding results/ (None: not found)'
 
 
 def github_path(url: str = REPOSITORY_URL) -> str:

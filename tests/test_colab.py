@@ -78,7 +78,8 @@ def test_first_cell_keeps_to_itself():
     """The cell runs before ismarl is installed: it may not import it."""
     cell = colab.first_cell()
     assert "ismarl import" not in cell and "import ismarl" not in cell
-    assert cell.endswith(CALL)
+    # the call is an assignment, so the built page shows no return value (a local path)
+    assert cell.splitlines()[-1].startswith(f"REPOSITORY_ROOT = {CALL}")
 
 
 def test_outside_colab_the_cell_only_reports(tmp_path, monkeypatch, capsys):
@@ -129,7 +130,9 @@ print(json.dumps({"root": str(root), "cwd": os.getcwd(), "ismarl": ismarl.__file
 
 def test_first_cell_on_colab_clones_changes_into_the_clone_and_installs(tmp_path):
     cell = colab.first_cell(URL)
-    script = cell.removesuffix(CALL) + HARNESS
+    body, call = cell.rsplit("\n", 1)
+    assert call.startswith(f"REPOSITORY_ROOT = {CALL}")
+    script = body + HARNESS
     empty = tmp_path / "content"
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -219,6 +219,8 @@ def search_run_names() -> set[str]:
 
     groups = json.loads((results / "step4_search" / "groups.json").read_text())
     groups.pop("about", None)
+    for lever in groups.pop("LEVERS", []):  # chapter 9's table: its runs are paths under results/
+        names.update(r.rsplit("/", 1)[-1] for r in lever["before_runs"] + lever["after_runs"])
     collect(list(groups.values()))  # the top-level keys name groups, not runs
     for search in ("step4_search", "step3_search"):
         names.update(p.name for p in (results / search).iterdir() if p.is_dir())

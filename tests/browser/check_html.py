@@ -139,6 +139,10 @@ async ([codeSelector, markers, widgetTimeout]) => {
     mathNodes: mathNodes.length,
     mathjaxLoaded: !!(window.MathJax && MathJax.version),
     mathjaxContainers: document.querySelectorAll('mjx-container').length,
+    // display equations wider than their column: the reader sees them cut off (or must scroll)
+    overflowing: Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+        .filter(c => c.getClientRects().length && c.scrollWidth > c.clientWidth + 2)
+        .map(c => (c.querySelector('mjx-assistive-mml') || c).textContent.trim().slice(0, 60)),
     rawTex: rawTex,
     widgetViews: views.length,
     widgetsUnrendered: views.filter(s => !rendered(s)).length,
@@ -258,6 +262,8 @@ class Checker:
                                               "equations rendered by MathJax")
                 for text in m["rawTex"]:
                     self.report.problem(name, f"raw TeX in the page: {text!r}")
+                for text in m["overflowing"]:
+                    self.report.problem(name, f"display equation wider than its column: {text!r}")
             self.report.count("widgets", m["widgetViews"])
             if m["widgetsUnrendered"]:
                 self.report.problem(name, f"{m['widgetsUnrendered']} of {m['widgetViews']} widgets not rendered")
