@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import jax
@@ -18,9 +17,9 @@ from ismarl.experiments.presets import ORDER, PAPER, PPI, get_config
 from ismarl.experiments.warmup import criterion_pairs, warmup_best_responders
 from ismarl.protocol import STEP1
 from ismarl.runs import evaluate as ev
+from ismarl.runs.budget import STOPPED, Budget, check_time_budget
 from ismarl.runs.checkpoint import CheckpointError
-from ismarl.runs.provenance import git_commit, write_manifest
-from ismarl.runs.train import check_seeds, train
+from ismarl.runs.train import check_seeds, train_piece
 from ismarl.scale import preset_name
 
 EVALUATE_EPILOG = "JSON layout (--json):\n" + ev.JSON_LAYOUT
@@ -56,6 +55,20 @@ def _parse_seeds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(msg) from None
 
 
+def _parse_time_budget(text: str) -> float:
+    """``540`` -> 540.0 seconds: a finite number > 0."""
+    try:
+        return check_time_budget(float(text))
+    except ValueError:  # not a number, or not a finite one > 0
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds > 0 "
+                                         "(e.g. 540 for a 10-minute command)") from None
+
+
+TIME_BUDGET_HELP = (f"stop cleanly (checkpoint written) at the first chunk boundary after which the next chunk would "
+                    f"likely not fit in SECONDS of wall time (counted once Python and JAX are loaded), with exit "
+                    f"status {STOPPED}; the same command continues")
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line on stderr (exit status 2), pointing at ``--help``."""
 
@@ -81,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config field, e.g. --set a2c.entropy_coef=0.05 --set network.hidden=32")
     t.add_argument("--stop-at", type=int, default=None, help="stop (and checkpoint) after this iteration")
     t.add_argument("--no-progress", action="store_true")
-    t.add_argument("--manifest", action="store_true", help="write manifest.json (provenance) into --out when done")
+    t.add_argument("--manifest", action="store_true", help="write manifest.json (provenance) into --out when done "
+                   "(a run trained in several commands lists each as one of its pieces)")
+    t.add_argument("--time-budget", type=_parse_time_budget, default=None, metavar="SECONDS",
+                   help=TIME_BUDGET_HELP.replace("the same command", "the same command with --resume"))
 
     r = sub.add_parser("reproduce", parents=[debug], help="train a chain of experiments into OUT/<experiment>, each built on the "
                        "chain's own earlier runs (skips finished runs, resumes partial ones)")
@@ -93,7 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(the PPI experiments) or 'all'; "
                         "the runs they build on are added")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a field in every experiment")
-    r.add_argument("--dry-run", action="store_true", help="print the plan (experiment, iterations, what it builds on) and stop")
+    r.add_argument("--dry-run", action="store_true", help="print the plan (experiment, iterations, what it builds on) and stop; "
+                   "with --time-budget, also how many commands it will likely take, when the time per iteration is known")
+    r.add_argument("--time-budget", type=_parse_time_budget, default=None, metavar="SECONDS",
+                   help=TIME_BUDGET_HELP + f" (OUT/{chain.PROGRESS} says where each run stands)")
     r.add_argument("--no-progress", action="store_true")
 
     w = sub.add_parser("warmup-pairs", parents=[debug], help="starting pairs for a two-learner run (Step 4) made only of a warm-up run's "
@@ -123,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status: 0 done, 1 an error (one line on stderr
-    naming the value and the fix; ``--debug`` shows the traceback), 2 a usage error, 130 interrupted."""
+    naming the value and the fix; ``--debug`` shows the traceback), 2 a usage error, 3 stopped at
+    ``--time-budget`` (:data:`ismarl.runs.budget.STOPPED`; the same command continues), 130 interrupted."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed
@@ -176,13 +196,17 @@ def _run(args) -> int:
             cfg = cfg.replace(iterations=args.iterations)
         if args.stop_at is not None and args.stop_at < 1:
             raise ValueError(f"--stop-at {args.stop_at}: give an iteration >= 1 to stop (and checkpoint) after")
-        t0, commit = time.time(), git_commit() if args.manifest else None  # the code the run starts with
-        train(cfg, args.seeds, args.out, resume=args.resume, stop_at=args.stop_at, progress=not args.no_progress)
-        if args.manifest:
-            write_manifest(args.out, wall_time_s=time.time() - t0, commit=commit, experiment=cfg.name, seeds=args.seeds,
-                           config_hash=cfg.hash(), resumed=args.resume)
+        budget = Budget(args.time_budget)
+        reached = train_piece(cfg, args.seeds, args.out, resume=args.resume, stop_at=args.stop_at, budget=budget,
+                              progress=not args.no_progress,
+                              manifest={"experiment": cfg.name, "seeds": args.seeds} if args.manifest else None)
+        if budget.stopped:
+            print(f"stopped at the time budget at iteration {reached} of {cfg.iterations}; the same command with --resume "
+                  f"continues it (exit status {STOPPED})")
+            return STOPPED
         return 0
     if args.command == "reproduce":
+        budget = Budget(args.time_budget)  # the command's clock starts before the plan is made
         _check_overrides(args.set)
         preset = preset_name(args.scale)
         names = {"paper": list(PAPER), "ppi": list(PPI), "all": list(ORDER)}.get(args.steps.strip())
@@ -193,13 +217,19 @@ def _run(args) -> int:
         steps = chain.resolve(names, preset)
         rows = chain.plan(steps, preset, args.out, args.set)  # checks every config before anything is written
         if args.dry_run:
-            for step, cfg, run_dir in rows:
-                cfg = chain.pair_warmup_agents(cfg, len(args.seeds), args.out, evaluate=False, log=lambda *a: None)
+            for (step, cfg, _), st in zip(rows, chain.run_states(rows, len(args.seeds), args.out)):
                 deps = ", ".join(dict.fromkeys(list(cfg.frozen) + [p for p in cfg.init_from if p])) or "-"
-                state = "finished" if chain.is_finished(run_dir, cfg) else "to train"
+                state = f"partial: {st['iteration']} done" if st["state"] == "partial" else st["state"]
                 print(f"{step:>20}  {cfg.iterations:>7} iterations  batch {cfg.batch_size:>5}  builds on: {deps}  ({state})")
+            if args.time_budget is not None:
+                print(chain.describe_pieces(rows, len(args.seeds), args.out, args.time_budget))
             return 0
-        chain.run_chain(steps, preset, args.seeds, args.out, overrides=args.set, progress=not args.no_progress)
+        done = chain.run_chain(steps, preset, args.seeds, args.out, overrides=args.set, progress=not args.no_progress,
+                               budget=budget)
+        if budget.stopped:
+            print(f"stopped at the time budget after {budget.elapsed():.0f} s ({', '.join(f'{s}: {w}' for s, w in done)}); "
+                  f"the same command continues the chain (exit status {STOPPED}; {Path(args.out) / chain.PROGRESS})")
+            return STOPPED
         return 0
     if args.command == "warmup-pairs":
         ok = warmup_best_responders(args.warmup)

@@ -1,4 +1,5 @@
-"""One command for a whole chain of experiments: order, relocation, skip, resume and errors."""
+"""One command for a whole chain of experiments: order, relocation, skip, resume, commands of bounded
+wall time (--time-budget) and errors."""
 
 import json
 
@@ -6,6 +7,7 @@ import pytest
 from pathlib import Path
 
 from ismarl.runs import checkpoint
+from ismarl.runs.budget import STOPPED, Budget
 from ismarl.cli import main
 from ismarl.experiments import reproduce as chain
 from ismarl.experiments import warmup
@@ -126,3 +128,64 @@ def test_chain_starts_step4_from_criterion_meeting_warmup_agents(tmp_path, monke
     # other experiments, and runs from outside the chain, are left alone
     outside = cfg.replace(init_from=(str(tmp_path / "elsewhere" / "step1"),) * 2)
     assert chain.pair_warmup_agents(outside, 3, out, log=logs.append) == outside
+
+
+def _run_in_pieces(args):
+    """Exit statuses of the same command run until it stops returning 'stopped at the time budget'."""
+    statuses = [main(args)]
+    while statuses[-1] == STOPPED and len(statuses) < 10:
+        statuses.append(main(args))
+    return statuses
+
+
+def test_chain_in_pieces_equals_one_uninterrupted_chain(tmp_path, capsys):
+    """With a budget smaller than any chunk every command trains one chunk (the first of a command
+    always runs) and stops; the same command, repeated, skips finished runs, resumes the partial
+    one and ends where one uninterrupted chain ends, bit for bit; progress.json and the manifests
+    say what each command did."""
+    base = ["reproduce", "--scale", "fast", "--seeds", "2", "--steps", "step2", "--no-progress"] + sum([["--set", a] for a in TINY], [])
+    whole, pieces = tmp_path / "whole", tmp_path / "pieces"
+    assert main(base + ["--out", str(whole)]) == 0
+    args = base + ["--out", str(pieces), "--time-budget", "0.001"]
+    assert main(args) == STOPPED
+    progress = json.loads((pieces / chain.PROGRESS).read_text())
+    assert progress["status"] == "stopped at the time budget"
+    assert [(r["experiment"], r["state"], r["iteration"]) for r in progress["runs"]] == [("step1", "partial", 2), ("step2", "to train", 0)]
+    assert "stopped at the time budget" in capsys.readouterr().out
+    # step1 finishes, then step2 does not start; step2's two chunks; done
+    assert _run_in_pieces(args) == [STOPPED, STOPPED, 0]
+    progress = json.loads((pieces / chain.PROGRESS).read_text())
+    assert progress["status"] == "complete" and {r["state"] for r in progress["runs"]} == {"finished"}
+    assert progress["timing"]["step2"]["first_chunk_s"] > 0
+    strip = lambda p: [{k: v for k, v in json.loads(ln).items() if k != "wall_s"} for ln in (p / "metrics.jsonl").read_text().splitlines()]
+    for step in ("step1", "step2"):
+        assert (pieces / step / "checkpoint.msgpack").read_bytes() == (whole / step / "checkpoint.msgpack").read_bytes()
+        assert strip(pieces / step) == strip(whole / step)
+        once, twice = (json.loads((d / step / "manifest.json").read_text()) for d in (whole, pieces))
+        assert not once["resumed"] and [(p["from_iteration"], p["to_iteration"]) for p in once["pieces"]] == [(0, 4)]
+        assert twice["resumed"] and twice["finished"] and twice["iteration"] == 4
+        assert [(p["from_iteration"], p["to_iteration"]) for p in twice["pieces"]] == [(0, 2), (2, 4)]
+        assert twice["wall_time_s"] == pytest.approx(sum(p["wall_time_s"] for p in twice["pieces"]), abs=0.02)
+    # the plan in pieces: from the times the uninterrupted chain measured, extended to 8 iterations
+    # (not part of the config hash), or not known where no later chunk was measured
+    capsys.readouterr()
+    longer = base + ["--set", "iterations=8", "--dry-run", "--time-budget", "540"]
+    assert main(longer + ["--out", str(whole)]) == 0
+    out = capsys.readouterr().out
+    assert "(partial: 4 done)" in out and "about 1 command(s)" in out and "step1: iterations 4-8 in command 1" in out
+    assert main(longer + ["--out", str(pieces)]) == 0
+    assert "the time per iteration of step1 is not measured yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf", "ten"])
+def test_a_bad_time_budget_is_refused(value, tmp_path, capsys):
+    for command in (["reproduce", "--steps", "step1"], ["train", "step1"]):
+        assert main([*command, "--scale", "fast", "--out", str(tmp_path / "x"), "--time-budget", value]) == 2
+        assert f"--time-budget: {value!r}: give a finite number of seconds > 0" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    if value == "ten":
+        with pytest.raises(ValueError, match="give a number of seconds"):
+            Budget(value)
+    else:
+        with pytest.raises(ValueError, match="give a finite number of seconds > 0"):
+            Budget(float(value))

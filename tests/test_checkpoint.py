@@ -1,6 +1,7 @@
 """Checkpoints under damage: every kind of corruption is a CheckpointError (library and command
 line), a save killed at any instant leaves a resumable run, a torn metrics line does not block
---resume, and a run that diverges stops without saving the bad state."""
+--resume, a run trained in commands of a time budget ends as one uninterrupted run, and a run that
+diverges stops without saving the bad state."""
 
 import hashlib
 import json
@@ -16,6 +17,7 @@ from ismarl.cli import main
 from ismarl.engines.experiment import from_dict
 from ismarl.runs import checkpoint, store
 from ismarl.runs import train as train_mod
+from ismarl.runs.budget import STOPPED
 from ismarl.runs.checkpoint import CheckpointError
 
 TINY = ["--scale", "fast", "--set", "horizon=10", "--set", "batch_size=8", "--set", "network.hidden=8",
@@ -218,6 +220,24 @@ def test_a_torn_metrics_line_does_not_block_resume(full, tmp_path):
         f.write('{"kind": "train", "iteration": 4, "se')  # killed mid-line
     assert main([*ARGS, "--out", str(run), "--resume"]) == 0
     _same_run(full, run)
+
+
+def test_training_in_commands_of_a_time_budget_resumes_exactly(full, tmp_path, capsys):
+    """``train --resume --time-budget``: every command stops at the budget (exit status 3) after
+    its first chunk, the same command continues, and the run ends as one uninterrupted run, its
+    manifest listing the commands as pieces."""
+    run = tmp_path / "run"
+    command = [*ARGS, "--out", str(run), "--resume", "--time-budget", "0.001", "--manifest"]
+    assert main(command) == STOPPED
+    assert checkpoint.read_sidecar(run)["iteration"] == 2
+    assert "stopped at the time budget at iteration 2 of 4" in capsys.readouterr().out
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert not manifest["finished"] and not manifest["resumed"] and manifest["iteration"] == 2
+    assert main(command) == 0
+    _same_run(full, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["finished"] and manifest["resumed"]
+    assert [(p["from_iteration"], p["to_iteration"]) for p in manifest["pieces"]] == [(0, 2), (2, 4)]
 
 
 def test_divergence_stops_without_saving_the_bad_state(tmp_path, monkeypatch, capsys):

@@ -9,7 +9,13 @@ chain's own runs and a whole reproduction at one scale is a single command::
     python -m ismarl reproduce --scale paper --seeds 10 --out results/paper
 
 An experiment whose run directory already holds a finished checkpoint of the same configuration
-is skipped, a partial one is resumed, so an interrupted chain continues where it stopped.
+is skipped, a partial one is resumed, so an interrupted chain continues where it stopped. With a
+time budget (:class:`ismarl.runs.budget.Budget`, ``--time-budget``) the chain stops at the chunk
+boundary where the next chunk would not fit, and the same command, run again (on this machine or
+on another one with a copy of ``OUT``), continues it: a chain in commands of bounded wall time,
+with the same result as one uninterrupted run (bit for bit on the same kind of machine).
+``OUT/progress.json`` says what each command left behind (:func:`write_progress`) and keeps what
+the runs' chunks took, from which :func:`describe_pieces` estimates how many commands are left.
 
 A Step 4 that starts from the chain's warm-up pairs only warm-up agents that meet the Step-1
 criterion (:func:`pair_warmup_agents`): with one that misses it, the mixed pool rarely finds
@@ -18,7 +24,8 @@ cooperation (``results/step4_search/README.md``).
 
 from __future__ import annotations
 
-import time
+import json
+import os
 from pathlib import Path
 
 from ismarl.engines.experiment import ExperimentConfig, apply_overrides
@@ -26,8 +33,13 @@ from ismarl.experiments.presets import EXPERIMENTS, ORDER, PAPER, WARMUPS, build
 from ismarl.experiments.warmup import criterion_pairs, warmup_best_responders
 from ismarl.runs import checkpoint
 from ismarl.runs.evaluate import evaluate_run, read_evaluation, write_json
-from ismarl.runs.provenance import git_commit, write_manifest
-from ismarl.runs.train import train
+from ismarl.runs.budget import Budget, plan_pieces
+from ismarl.runs.provenance import current_command, describe_machine, utc_now
+from ismarl.runs.train import train_piece
+
+PROGRESS = "progress.json"  # OUT/progress.json: what the chain's last command left behind
+PROGRESS_FORMAT = "ismarl-chain-progress/1"
+
 
 def dependencies(cfg: ExperimentConfig) -> list[str]:
     """The experiments ``cfg`` builds on; a reference by path cannot be placed in a chain."""
@@ -126,13 +138,98 @@ def pair_warmup_agents(cfg: ExperimentConfig, n_seeds: int, out, evaluate: bool 
     return cfg.replace(init_seed_offset=(), init_seeds=(first, second))
 
 
+def run_states(rows, n_seeds: int, out) -> list[dict]:
+    """Where each run of ``rows`` (:func:`plan`) stands in ``out``: ``experiment``, ``state``
+    (``finished``, ``partial`` or ``to train``), ``iteration`` (of its checkpoint), ``iterations``
+    and ``config_hash`` (with the Step-4 pairs the chain would start it from, as far as known)."""
+    states = []
+    for step, cfg, run_dir in rows:
+        cfg = pair_warmup_agents(cfg, n_seeds, out, evaluate=False, log=lambda *a: None)
+        iteration = checkpoint.iteration(run_dir)
+        state = "finished" if is_finished(run_dir, cfg) else "partial" if checkpoint.exists(run_dir) else "to train"
+        states.append({"experiment": step, "state": state, "iteration": iteration, "iterations": cfg.iterations,
+                       "config_hash": cfg.hash()})
+    return states
+
+
+def read_progress(out) -> dict:
+    """``OUT/progress.json`` (:func:`write_progress`); empty when absent or unreadable (it is
+    written again by the chain's next command)."""
+    try:
+        data = json.loads((Path(out) / PROGRESS).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) and data.get("format") == PROGRESS_FORMAT else {}
+
+
+def write_progress(out, rows, seeds, timings: dict, status: str) -> Path:
+    """Write ``OUT/progress.json`` atomically: the chain's runs and where each stands
+    (:func:`run_states`), the ``status`` (``running``, ``complete`` or ``stopped at the time
+    budget``), and, under ``timing``, what each run's chunks took in the latest command that
+    measured them (:meth:`ismarl.runs.budget.Budget.run_timing`, with the run's config hash, its
+    number of seeds and the machine), merged over ``timings`` of earlier commands."""
+    measured = read_progress(out).get("timing", {})
+    for step, new in timings.items():
+        old = measured.get(step, {})
+        same = all(old.get(k) == new.get(k) for k in ("config_hash", "seeds", "machine"))
+        measured[step] = {k: v if v is not None or not same else old.get(k) for k, v in new.items()}
+    doc = {"format": PROGRESS_FORMAT, "updated_utc": utc_now(), "command": current_command(), "status": status,
+           "seeds": [int(s) for s in seeds], "runs": run_states(rows, len(seeds), out), "timing": measured}
+    path = Path(out) / PROGRESS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def describe_pieces(rows, n_seeds: int, out, seconds: float) -> str:
+    """How many commands of ``seconds`` each the unfinished runs of ``rows`` will likely take,
+    estimated from the times ``OUT/progress.json`` keeps for runs of the same config and number of
+    seeds (:func:`ismarl.runs.budget.plan_pieces`), or that they are not known yet."""
+    timing = read_progress(out).get("timing", {})
+    runs, machines = [], set()
+    for (step, cfg, _), st in zip(rows, run_states(rows, n_seeds, out)):
+        if st["state"] == "finished":
+            continue
+        t = timing.get(step, {})
+        known = t if (t.get("config_hash"), t.get("seeds")) == (st["config_hash"], n_seeds) else None
+        if known:
+            machines.add(known.get("machine") or "?")
+        runs.append((step, st["iteration"], st["iterations"], cfg.run.chunk, known))
+    if not runs:
+        return "nothing left to train: the chain is complete"
+    commands, unknown = plan_pieces(runs, seconds)
+    lines = []
+    if commands:
+        head = f"{'about' if unknown is None else 'at least'} {len(commands)} command(s) of --time-budget {seconds:g} s"
+        lines.append(f"{head}, estimated from the times measured on {'; '.join(sorted(machines))} ({Path(out) / PROGRESS}):")
+        for step in dict.fromkeys(name for cmd in commands for name, _, _ in cmd):
+            where = [k + 1 for k, cmd in enumerate(commands) if any(name == step for name, _, _ in cmd)]
+            first = min(a for cmd in commands for name, a, _ in cmd if name == step)
+            last = max(b for cmd in commands for name, _, b in cmd if name == step)
+            span = f"command {where[0]}" if len(where) == 1 else f"commands {where[0]}-{where[-1]}"
+            lines.append(f"  {step}: iterations {first}-{last} in {span}")
+    if unknown is not None:
+        rest = [r[0] for r in runs[[r[0] for r in runs].index(unknown):]]
+        lines.append(f"{'then ' if commands else ''}{', '.join(rest)}: {'more commands' if commands else 'commands'}, "
+                     f"how many is not known: the time per iteration of {unknown} is not measured yet (the first command "
+                     f"that trains it measures it into {Path(out) / PROGRESS}; run --dry-run again after it)")
+    return "\n".join(lines)
+
+
 def run_chain(steps, preset: str, seeds, out, overrides=(), manifest: bool = True, progress: bool = True,
-              log=print) -> list[tuple[str, str]]:
+              log=print, budget: Budget | None = None) -> list[tuple[str, str]]:
     """Train ``steps`` (see :func:`plan`) into ``out``; returns ``[(experiment, what happened)]``
-    with ``"trained"``, ``"resumed"`` or ``"skipped (finished)"``."""
+    with ``"trained"``, ``"resumed"``, ``"skipped (finished)"`` or, when ``budget`` ran out
+    (``budget.stopped``; :class:`ismarl.runs.budget.Budget`), ``"stopped at iteration N"``
+    for the run it stopped in. ``OUT/progress.json`` is written after every run
+    (:func:`write_progress`)."""
     seeds = [int(s) for s in seeds]
-    done = []
-    for step, cfg, run_dir in plan(steps, preset, out, overrides):
+    budget = budget if budget is not None else Budget()  # unlimited: only measures, for later plans
+    rows = plan(steps, preset, out, overrides)
+    done, timings = [], {}
+    for step, cfg, run_dir in rows:
         cfg = pair_warmup_agents(cfg, len(seeds), out, log=log)
         if is_finished(run_dir, cfg):
             meta = checkpoint.read_sidecar(run_dir)
@@ -142,12 +239,19 @@ def run_chain(steps, preset: str, seeds, out, overrides=(), manifest: bool = Tru
             log(f"{step}: finished in {run_dir}, skipped")
             done.append((step, "skipped (finished)"))
             continue
+        if not budget.fits(budget.start_s):
+            log(f"{step}: not started, {budget.elapsed():.0f} s into a time budget of {budget.seconds:g} s (starting "
+                f"a run took up to {budget.start_s:.0f} s)")
+            break
         resume = checkpoint.exists(run_dir)
         log(f"{step}: {'resuming' if resume else 'training'} {cfg.iterations} iterations into {run_dir}")
-        t0, commit = time.time(), git_commit() if manifest else None  # the code the run starts with
-        train(cfg, seeds, run_dir, resume=resume, progress=progress, log=log)
-        if manifest:
-            write_manifest(run_dir, wall_time_s=time.time() - t0, commit=commit, experiment=cfg.name, seeds=seeds,
-                           config_hash=cfg.hash(), resumed=resume, chain=str(out))
+        reached = train_piece(cfg, seeds, run_dir, resume=resume, progress=progress, log=log, budget=budget,
+                              manifest={"experiment": cfg.name, "seeds": seeds, "chain": str(out)} if manifest else None)
+        timings[step] = {**budget.run_timing(), "config_hash": cfg.hash(), "seeds": len(seeds), "machine": describe_machine()}
+        if reached < cfg.iterations:
+            done.append((step, f"stopped at iteration {reached}"))
+            break
         done.append((step, "resumed" if resume else "trained"))
+        write_progress(out, rows, seeds, timings, "running")
+    write_progress(out, rows, seeds, timings, "stopped at the time budget" if budget.stopped else "complete")
     return done

@@ -77,6 +77,11 @@ def exists(run_dir) -> bool:
     return (run_dir / SIDECAR).exists() or (run_dir / DATA).exists() or _pending(run_dir / SIDECAR).exists()
 
 
+def iteration(run_dir) -> int:
+    """The iteration of the checkpoint in ``run_dir``; 0 when it holds none."""
+    return int(read_sidecar(run_dir)["iteration"]) if exists(run_dir) else 0
+
+
 def save(run_dir, state, *, config: dict, config_hash: str, seeds, iteration: int, extra: dict | None = None) -> None:
     """Write ``state`` (any pytree of arrays) and its sidecar atomically into ``run_dir``."""
     run_dir = Path(run_dir)

@@ -87,7 +87,7 @@ def write_manifest(directory, command: str | None = None, wall_time_s: float | N
     manifest = {
         "command": command or current_command(),
         "commit": commit or git_commit(),
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": utc_now(),
         "wall_time_s": None if wall_time_s is None else round(float(wall_time_s), 2),
         "machine": machine_info(),
         "versions": package_versions(),
@@ -98,6 +98,35 @@ def write_manifest(directory, command: str | None = None, wall_time_s: float | N
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def write_run_manifest(run_dir, *, started_utc: str, wall_time_s: float, commit: str | None, from_iteration: int,
+                       to_iteration: int, finished: bool, **extra) -> Path:
+    """``manifest.json`` of a training run after one piece of it (one command, from iteration
+    ``from_iteration`` to ``to_iteration``): ``pieces`` lists this piece after the earlier ones
+    the run's manifest recorded (those that end by ``from_iteration``; none when the run starts
+    afresh), ``wall_time_s`` is their sum, ``resumed`` whether the run was carried out in more
+    than one command (a piece starting from a checkpoint), ``iteration`` the one reached and
+    ``finished`` whether it is the run's last."""
+    piece = {"started_utc": started_utc, "wall_time_s": round(float(wall_time_s), 2), "from_iteration": int(from_iteration),
+             "to_iteration": int(to_iteration), "commit": commit, "machine": describe_machine()}
+    earlier = []
+    if from_iteration > 0:
+        try:
+            old = read_manifest(run_dir).get("pieces") or []
+        except (FileNotFoundError, ValueError):
+            old = []
+        earlier = [p for p in old if isinstance(p, dict) and isinstance(p.get("to_iteration"), int)
+                   and p["to_iteration"] <= from_iteration]
+    pieces = earlier + [piece]
+    return write_manifest(run_dir, wall_time_s=sum(p.get("wall_time_s") or 0.0 for p in pieces), commit=commit,
+                          **extra, resumed=any((p.get("from_iteration") or 0) > 0 for p in pieces), iteration=int(to_iteration),
+                          finished=bool(finished), pieces=pieces)
+
+
+def utc_now() -> str:
+    """The current UTC time, to the second, as manifests and progress files write it."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def read_manifest(directory) -> dict:

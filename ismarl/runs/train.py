@@ -4,7 +4,9 @@ checkpoints, resume. It knows nothing of a particular engine (:class:`ismarl.eng
 The run directory's files are listed in :mod:`ismarl.runs.layout`. Resuming loads the checkpoint,
 drops metric lines written after it and continues with the same chunk boundaries; because every
 iteration's randomness is ``fold_in(run_key(seed), iteration)``, the result is bit-identical to an
-uninterrupted run on the same machine.
+uninterrupted run on the same machine. A run stops at a chunk boundary after ``stop_at`` or when
+a wall-time budget (:mod:`ismarl.runs.budget`) has no room for the next chunk, and is resumed the
+same way; :func:`train_piece` records each such piece in the run's manifest.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from ismarl.engines.experiment import ExperimentConfig
 from ismarl.engines.seeds import seed_keys
 from ismarl.protocol import ROUNDS_40_60
 from ismarl.runs import checkpoint, metrics, sharding
+from ismarl.runs.budget import Budget, chunk_lengths
 from ismarl.runs.evaluate import play_learner
 from ismarl.runs.layout import CONFIG, METRICS, resolve_reference
+from ismarl.runs.provenance import git_commit, utc_now, write_run_manifest
 from ismarl.runs.store import config_of, load_run, load_snapshots, seeds_of, source_seeds
 
 
@@ -190,8 +194,12 @@ def _check_finite_chunk(cfg: ExperimentConfig, states, chunk_metrics, first: int
 
 
 def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int | None = None,
-          progress: bool = True, log=print):
-    """Train ``cfg`` for every seed in ``seeds`` into ``out``; returns the final states."""
+          progress: bool = True, log=print, budget: Budget | None = None):
+    """Train ``cfg`` for every seed in ``seeds`` into ``out``; returns the final states. Training
+    stops (and checkpoints) after iteration ``stop_at``, or at the chunk boundary where ``budget``
+    (:class:`ismarl.runs.budget.Budget`) has no time left for the next chunk (``budget.stopped``)."""
+    if budget is not None:
+        budget.start_run()
     out = Path(out)
     seeds = check_seeds(seeds)
     if not isinstance(cfg, ExperimentConfig):
@@ -249,8 +257,12 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
             if start == 0 and probing:
                 for ln in probe(cfg, states, seeds, 0):
                     mfile.write(json.dumps(ln) + "\n")
-            while it < end:
-                n = min(cfg.run.chunk - it % cfg.run.chunk, end - it)
+            for n in chunk_lengths(start, end, cfg.run.chunk):
+                if budget is not None and not budget.allows_chunk(n):
+                    log(f"{cfg.name}: stopped at iteration {it} of {cfg.iterations}, {budget.elapsed():.0f} s into a "
+                        f"time budget of {budget.seconds:g} s (the next chunk would take about {budget.estimate(n):.0f} s)")
+                    break
+                t_chunk = time.monotonic()
                 if n not in chunk_fns:
                     chunk_fns[n] = sharding.over_seeds(engine.make_chunk(cfg, n, frozen_nets), placement)
                 states, chunk_metrics = chunk_fns[n](states, run_keys, frozen_params)
@@ -280,12 +292,32 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
                     checkpoint.save(out, states, config=cfg.to_dict(), config_hash=cfg.hash(), seeds=seeds, iteration=it)
                 if bar is not None:
                     bar.update(n)
+                if budget is not None:
+                    budget.record_chunk(n, time.monotonic() - t_chunk)
         if bar is not None:
             bar.close()
-        if it == end and it % cfg.run.checkpoint_every and it != cfg.iterations:
+        if it > start and it % cfg.run.checkpoint_every and it != cfg.iterations:  # stopped between checkpoints
             checkpoint.save(out, states, config=cfg.to_dict(), config_hash=cfg.hash(), seeds=seeds, iteration=it)
+        if created and not checkpoint.exists(out):  # stopped before its first chunk: nothing to resume
+            shutil.rmtree(out, ignore_errors=True)
     except BaseException:
         if created and not checkpoint.exists(out):  # nothing to resume: leave nothing behind
             shutil.rmtree(out, ignore_errors=True)
         raise
     return states
+
+
+def train_piece(cfg: ExperimentConfig, seeds, out, resume: bool = False, manifest: dict | None = None, **options) -> int:
+    """:func:`train` (``options``: ``stop_at``, ``budget``, ``progress``, ``log``) as one piece of a
+    run that may take several commands; returns the iteration reached. With ``manifest`` (extra
+    fields such as ``experiment``), the piece is added to the run's ``manifest.json``
+    (:func:`ismarl.runs.provenance.write_run_manifest`)."""
+    first = checkpoint.iteration(out) if resume and Path(out).is_dir() else 0
+    started, t0 = utc_now(), time.time()
+    commit = git_commit() if manifest is not None else None  # the code the piece starts with
+    train(cfg, seeds, out, resume=resume, **options)
+    reached = checkpoint.iteration(out)
+    if manifest is not None and reached > first:
+        write_run_manifest(out, started_utc=started, wall_time_s=time.time() - t0, commit=commit, from_iteration=first,
+                           to_iteration=reached, finished=reached >= cfg.iterations, config_hash=cfg.hash(), **manifest)
+    return reached
