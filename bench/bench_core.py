@@ -1,11 +1,13 @@
-"""Benchmark of ismarl's core on this machine: exact payoffs of many strategy pairs, and Monte
-Carlo play (``simulate.play``) against a plain vectorized NumPy loop of the same game.
+"""Benchmark of ismarl's core on this machine: exact payoffs of many strategy pairs against a
+batched NumPy solve for the stationary distributions of the same pairs, and Monte Carlo play
+(``simulate.play``) against a plain vectorized NumPy loop of the same game.
 
     python bench/bench_core.py [--pairs 1000000] [--repeats 7] [--out results/bench_core]
 
-Timings are the best of ``--repeats`` runs after one warm-up (so JAX's compile time is excluded).
-The JAX and NumPy timings of a batch size are interleaved in the same run, so their ratio is
-meaningful even on a machine shared with other work; absolute numbers are not.
+Timings are the best of ``--repeats`` runs after one warm-up (so JAX's compile time is excluded;
+the exact payoffs, which take much longer per call, use half as many). Each JAX timing is
+interleaved with its NumPy baseline in the same run, so their ratio is meaningful even on a
+machine shared with other work; absolute numbers are not.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -48,27 +51,60 @@ def numpy_play(p, q, payoffs, horizon, rng):
     return actions, payoffs[actions[..., 0], actions[..., 1]]
 
 
-def best_time(fn, repeats):
-    fn()  # warm-up: compile, allocate
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def numpy_long_run(M, r_x, r_y):
+    """The reference for long-run payoffs: stationary distributions from one batched
+    ``numpy.linalg.solve`` of ``d (M - I) = 0`` with ``sum(d) = 1`` in place of the last equation
+    (right for ergodic chains only; U(0, 1) pairs are ergodic almost surely). ``M``: (n, 4, 4)."""
+    A = np.swapaxes(M, -1, -2) - np.eye(4, dtype=M.dtype)
+    A[:, -1, :] = 1.0
+    b = np.zeros(M.shape[:-1] + (1,), M.dtype)
+    b[:, -1] = 1.0
+    d = np.linalg.solve(A, b)[..., 0]
+    return d @ r_x, d @ r_y
+
+
+def best_times(fns, repeats):
+    """Best wall time of each function over ``repeats`` interleaved rounds, after one warm-up
+    (compile, allocate); interleaving makes every function see the same machine load."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, fn_times in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            fn_times.append(time.perf_counter() - start)
+    return [min(t) for t in times]
 
 
-def bench_exact(n_pairs, repeats):
+class ExactTimings(NamedTuple):
+    """Seconds per call for ``n_pairs`` pairs, and how far the two long-run results differ."""
+
+    long_run: float
+    numpy_solve: float
+    finite: float
+    largest_difference: float
+    dtype: np.dtype
+
+
+def bench_exact(n_pairs, repeats) -> ExactTimings:
+    """Long-run payoffs of ``n_pairs`` random pairs, by ismarl and by the NumPy solve (interleaved),
+    and their T-round payoffs."""
     game = games.ipd()
     k1, k2 = jax.random.split(jax.random.key(0))
     p = strategies.sample_uniform(k1, (n_pairs,))
     q = strategies.sample_uniform(k2, (n_pairs,))
-    rows = []
-    for label, kwargs in (("long-run", {}), (f"T={HORIZON}", {"horizon": HORIZON})):
-        fn = jax.jit(lambda p, q, kw=kwargs: analytic.expected_payoffs(p, q, game, **kw))
-        seconds = best_time(lambda fn=fn: jax.block_until_ready(fn(p, q)), max(1, repeats // 2))
-        rows.append((label, seconds))
-    return rows
+    long_run = jax.jit(lambda p, q: analytic.expected_payoffs(p, q, game))
+    finite = jax.jit(lambda p, q: analytic.expected_payoffs(p, q, game, horizon=HORIZON))
+    # The baseline gets the transition matrices for free (built here, outside its timing).
+    M = np.asarray(analytic.markov_chain(p, q)[1])
+    r_x, r_y = (np.asarray(r, M.dtype) for r in game.payoff_vectors())
+    repeats = max(1, repeats // 2)
+    t_long_run, t_solve = best_times(
+        [lambda: jax.block_until_ready(long_run(p, q)), lambda: numpy_long_run(M, r_x, r_y)], repeats)
+    (t_finite,) = best_times([lambda: jax.block_until_ready(finite(p, q))], repeats)
+    difference = np.abs(np.asarray(long_run(p, q)) - np.asarray(numpy_long_run(M, r_x, r_y))).max()
+    return ExactTimings(t_long_run, t_solve, t_finite, float(difference), M.dtype)
 
 
 def bench_play(batch, repeats):
@@ -86,15 +122,9 @@ def bench_play(batch, repeats):
     def run_numpy():
         numpy_play(p_np, q_np, payoffs, HORIZON, rng)
 
-    run_jax(), run_numpy()  # warm-up
-    t_jax, t_np = [], []
-    for _ in range(repeats):  # interleaved, so both see the same machine load
-        for fn, times in ((run_jax, t_jax), (run_numpy, t_np)):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
+    t_jax, t_np = best_times([run_jax, run_numpy], repeats)
     agent_steps = 2 * batch * HORIZON
-    return agent_steps / min(t_jax), agent_steps / min(t_np)
+    return agent_steps / t_jax, agent_steps / t_np
 
 
 def table(n_pairs, repeats) -> str:
@@ -104,9 +134,15 @@ def table(n_pairs, repeats) -> str:
         f"| exact payoffs, {n_pairs:,} random pairs | seconds (after compile) | pairs per second |",
         "|---|---|---|",
     ]
-    for label, seconds in bench_exact(n_pairs, repeats):
+    exact = bench_exact(n_pairs, repeats)
+    for label, seconds in (("long-run", exact.long_run),
+                           ("long-run, NumPy batched `linalg.solve` (baseline)", exact.numpy_solve),
+                           (f"T={HORIZON}", exact.finite)):
         lines.append(f"| {label} | {seconds:.3f} | {n_pairs / seconds:,.0f} |")
     lines += [
+        "",
+        f"Long-run payoffs, NumPy solve time / ismarl time: {exact.numpy_solve / exact.long_run:.2f}x; "
+        f"largest difference between the two ({exact.dtype}): {exact.largest_difference:.1e}.",
         "",
         f"| `simulate.play`, T={HORIZON}, batch | JAX agent-steps/s | NumPy agent-steps/s | JAX / NumPy |",
         "|---|---|---|---|",
@@ -119,7 +155,7 @@ def table(n_pairs, repeats) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=1_000_000, help="strategy pairs for the exact-payoff timing")
     parser.add_argument("--repeats", type=int, default=7, help="timed repetitions (the best is reported)")
     parser.add_argument("--out", type=Path, default=None, help="directory for table.md and manifest.json")

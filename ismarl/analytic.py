@@ -7,7 +7,8 @@ payoff notions, all per round:
 * ``horizon=T``: the average over T rounds, ``(1/T) sum_{t<T} d0 M^t r``;
 * ``discount=g``: the normalized discounted value ``(1-g) d0 (I - g M)^-1 r``;
 * neither: the long-run (Cesàro) average from the initial distribution, well defined for every
-  pair, including reducible chains such as TFT against TFT.
+  pair, including reducible chains such as TFT against TFT, and computed in closed form
+  (:func:`long_run_distribution`).
 
 ``press_dyson_payoffs`` gives the same long-run payoffs from Press & Dyson's determinant form
 (valid when the chain has a unique stationary distribution), as an independent cross-check.
@@ -16,6 +17,7 @@ payoff notions, all per round:
 from __future__ import annotations
 
 import functools
+import itertools
 
 import jax
 import jax.numpy as jnp
@@ -24,11 +26,6 @@ import numpy as np
 from ismarl._validate import check_discount, check_positive_int, check_probabilities, is_concrete
 from ismarl.conventions import STRATEGY_LENGTH
 from ismarl.games import Game, check_game
-
-#: Squarings of the lazy chain used for the long-run average: (I + M)/2 raised to 2**k.
-LONG_RUN_SQUARINGS = 64
-#: Single lazy steps applied to the limit afterwards (a no-op in exact arithmetic, see below).
-LONG_RUN_POLISH_STEPS = 8
 
 
 def payoff_vectors(game: Game, dtype=None) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -93,53 +90,83 @@ def _vecmat(d, M):
     return jnp.einsum("...i,...ij->...j", d, M)
 
 
-def _matmul(A, B):
-    """Batched 4x4 product written as broadcast-multiply-sum: XLA's CPU matmul is slow for
-    millions of tiny matrices, and this form is about 4x faster for the long-run squarings.
-    (Keep the batch axes first: moving them last was faster still, but jax 0.10.2's CPU backend
-    returned garbage for such scan carries beyond ~16k pairs.)"""
-    return jnp.sum(A[..., :, :, None] * B[..., None, :, :], axis=-2)
-
-
 def cooperation_rates(p, q, horizon: int) -> tuple[jnp.ndarray, jnp.ndarray]:
     """Per-round probability that X and that Y cooperate, each of shape (..., horizon)."""
     ds = state_distributions(p, q, horizon)
     return ds[..., 0] + ds[..., 1], ds[..., 0] + ds[..., 2]
 
 
-def long_run_distribution(p, q, squarings: int = LONG_RUN_SQUARINGS) -> jnp.ndarray:
-    """Cesàro-limit state distribution ``lim (1/T) sum_t d0 M^t`` (..., 4).
+def _arborescences() -> tuple[tuple[tuple[tuple[int, int], ...], ...], ...]:
+    """The spanning arborescences of the complete directed graph on the four states, by root: each
+    is the tuple of its three edges ``(i, k)``, one from every other state, all leading to the root
+    (Cayley: ``4**2 = 16`` per root)."""
+    trees = []
+    for root in range(4):
+        others = [i for i in range(4) if i != root]
+        rooted = []
+        for parents in itertools.product(range(4), repeat=3):
+            parent = dict(zip(others, parents))
 
-    Computed as ``d0 L^(2^k)`` with the lazy chain ``L = (I + M)/2``, which has the same
-    recurrent classes, absorption probabilities and stationary distributions as ``M`` but is
-    aperiodic, so its powers converge (geometrically) to the Cesàro projector of ``M`` even for
-    periodic or reducible chains. Rows are renormalized after each squaring to stop round-off
-    from compounding, and a few single lazy steps at the end damp what round-off remains; the
-    whole computation is differentiable.
+            def reaches_root(i, parent=parent, root=root):
+                for _ in range(4):  # a path to the root has at most three edges
+                    if i == root:
+                        return True
+                    i = parent[i]
+                return False
+
+            if all(parent[i] != i and reaches_root(i) for i in others):
+                rooted.append(tuple(parent.items()))
+        trees.append(tuple(rooted))
+    return tuple(trees)
+
+
+#: The 4 x 16 spanning arborescences of the four states, by root (see long_run_distribution).
+_ARBORESCENCES = _arborescences()
+
+
+def long_run_distribution(p, q) -> jnp.ndarray:
+    """Cesàro-limit state distribution ``lim (1/T) sum_t d0 M^t`` (..., 4), for every pair.
+
+    A closed form. Restart the chain from ``d0`` with probability ``e`` each round; the restarted
+    chain ``(1 - e) M + e 1 d0`` has a single closed class, and its stationary distribution is the
+    Abel mean ``e sum_t (1-e)^t d0 M^t``, which tends to the Cesàro limit as ``e -> 0``. By the
+    Markov chain tree theorem that distribution is proportional to
+
+        w_j(x) = sum over spanning arborescences A rooted at j of prod_{(i -> k) in A} (M_ik + x d0_k)
+
+    with ``x = e / (1 - e)``: a cubic in ``x`` with nonnegative coefficients. Its limit ``x -> 0``
+    is the lowest-order coefficient vector that is not all zero. Order 0 is the chain's own tree
+    sum, nonzero exactly when ``M`` has a single closed class (ergodic, periodic or with transient
+    states alike); then the limit is the unique stationary distribution, whatever ``d0`` (Press and
+    Dyson's ``D(p, q, 1)`` vanishes exactly when order 0 does). Chains with several closed classes
+    (TFT against TFT) need a higher order, which weighs each class by its absorption probability
+    from ``d0``. Every term is a product of probabilities, so nothing cancels: structural zeros
+    stay exact zeros and float32 keeps its relative accuracy even for nearly reducible chains.
+    The whole computation is elementwise over the batch and differentiable.
     """
-    return _long_run_distribution(_strategy(p, "p"), _strategy(q, "q"), int(squarings))
+    return _long_run_distribution(_strategy(p, "p"), _strategy(q, "q"))
 
 
-@functools.partial(jax.jit, static_argnames=("squarings",))
-def _long_run_distribution(p, q, squarings: int) -> jnp.ndarray:
+@jax.jit
+def _long_run_distribution(p, q) -> jnp.ndarray:
     d0, M = markov_chain(p, q)
-    L = 0.5 * (jnp.eye(4, dtype=M.dtype) + M)
-
-    def square(L, _):
-        L2 = _matmul(L, L)
-        return L2 / jnp.sum(L2, axis=-1, keepdims=True), None
-
-    Lk, _ = jax.lax.scan(square, L, None, length=squarings)
-    d = _vecmat(d0, Lk)
-
-    # The limit is L-invariant (d L = d), so a few single steps change nothing exactly, but they
-    # damp the round-off that 64 squarings leave behind (about 3x smaller errors in float32).
-    def polish(d, _):
-        d = _vecmat(d, L)
-        return d / jnp.sum(d, axis=-1, keepdims=True), None
-
-    d, _ = jax.lax.scan(polish, d, None, length=LONG_RUN_POLISH_STEPS)
-    return d
+    by_root = []
+    for trees in _ARBORESCENCES:
+        w = [0.0] * 4  # coefficients of x^0 .. x^3
+        for tree in trees:
+            # Each edge i -> k weighs a + b x with a = M_ik, b = d0_k; expand the product of three.
+            (a0, b0), (a1, b1), (a2, b2) = ((M[..., i, k], d0[..., k]) for i, k in tree)
+            terms = (a0 * a1 * a2,
+                     b0 * a1 * a2 + a0 * b1 * a2 + a0 * a1 * b2,
+                     a0 * b1 * b2 + b0 * a1 * b2 + b0 * b1 * a2,
+                     b0 * b1 * b2)
+            w = [acc + term for acc, term in zip(w, terms)]
+        by_root.append(jnp.stack(w, axis=-1))
+    w = jnp.stack(by_root, axis=-1)  # (..., order of x, root state)
+    # The lowest order with a nonzero total; order 3 always has one (the star on a state of d0).
+    order = jnp.argmax(jnp.sum(w, axis=-1) > 0, axis=-1)
+    w = jnp.take_along_axis(w, order[..., None, None], axis=-2)[..., 0, :]
+    return w / jnp.sum(w, axis=-1, keepdims=True)
 
 
 def expected_payoffs(p, q, game: Game, horizon: int | None = None, discount: float | None = None):

@@ -3,6 +3,8 @@ gradients and input checks."""
 
 from __future__ import annotations
 
+import itertools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -60,6 +62,8 @@ def test_tft_against_alld_round_by_round():
         ("tft", "tft", (1.0, 1.0)),  # reducible: CC is absorbing
         ("allc", "allc", (1.0, 1.0)),
         ("alld", "alld", (0.0, 0.0)),
+        ("tft", "alld", (0.0, 0.0)),  # one round CD, then DD for ever
+        ("wsls", "wsls", (1.0, 1.0)),  # CC absorbing, every other state leads to it
         ("grim", "stft", (0.0, 0.0)),  # STFT opens with D; GRIM retaliates forever
         ("tft", "stft", (0.5, 0.5)),  # periodic: CD, DC, CD, ... averages (S + T)/2 each
         ("wsls", "alld", (-0.5, 1.0)),  # period 2: WSLS alternates C (S) and D (P)
@@ -76,14 +80,87 @@ def test_long_run_is_the_limit_of_long_horizons_for_a_periodic_chain():
     assert payoffs(named("tft"), named("stft"), horizon=1000) == pytest.approx(lr, abs=1e-6)
 
 
-def test_long_run_of_a_reducible_chain_weights_its_absorbing_classes():
-    """X opens with C w.p. 1/2 against TFT and then plays TFT: absorbed in CC or in the
-    alternation CD/DC (or DD if X opened D and... ) — the limit averages the classes by their
-    absorption probabilities, which the horizon-T average approaches."""
-    p = jnp.array([0.5, 1, 0, 1, 0])
-    q = named("stft")
-    lr = payoffs(p, q)
-    assert payoffs(p, q, horizon=4000) == pytest.approx(lr, abs=1e-3)
+TFT_HALF = [0.5, 1, 0, 1, 0]  # TFT that opens with C with probability 1/2
+
+
+@pytest.mark.parametrize(
+    "p, q, expected",
+    [
+        (TFT_HALF, "stft", (0.25, 0.25)),  # X opens C: the CD/DC alternation, (S + T)/2; X opens D: DD
+        (TFT_HALF, "tft", (0.75, 0.75)),  # CC (R) or the alternation, each with probability 1/2
+        (TFT_HALF, TFT_HALF, (0.5, 0.5)),  # CC, DD and the alternation w.p. 1/4, 1/4, 1/2
+    ],
+)
+def test_long_run_weighs_closed_classes_by_their_absorption_probabilities(p, q, expected):
+    p, q = (named(x) if isinstance(x, str) else jnp.array(x, jnp.float32) for x in (p, q))
+    assert payoffs(p, q) == pytest.approx(expected, abs=1e-6)
+
+
+def test_long_run_of_a_chain_with_several_closed_classes_is_the_limit_of_long_horizons():
+    """The T-round average approaches the absorption-weighted long-run value."""
+    p, q = jnp.array(TFT_HALF, jnp.float32), named("stft")
+    assert payoffs(p, q, horizon=4000) == pytest.approx(payoffs(p, q), abs=1e-3)
+
+
+def stationary_by_solve(p, q):
+    """Reference: the stationary distribution from one batched ``numpy.linalg.solve`` of
+    ``d (M - I) = 0`` with ``sum(d) = 1`` replacing the last equation (ergodic chains only)."""
+    with float64():
+        _, M = analytic.markov_chain(np.asarray(p, np.float64), np.asarray(q, np.float64))
+    A = np.swapaxes(np.asarray(M), -1, -2) - np.eye(4)
+    A[..., -1, :] = 1.0
+    b = np.broadcast_to(np.eye(4)[-1], A.shape[:-1])[..., None]
+    return np.linalg.solve(A, b)[..., 0]
+
+
+def test_long_run_equals_a_batched_stationary_solve():
+    """U(0,1) pairs are ergodic almost surely; the closed form equals the solve to round-off in
+    float64, and to float32 resolution in float32."""
+    k1, k2 = jax.random.split(jax.random.key(13))
+    p, q = strategies.sample_uniform(k1, (10_000,)), strategies.sample_uniform(k2, (10_000,))
+    reference = stationary_by_solve(p, q)
+    with float64():
+        d64 = np.asarray(analytic.long_run_distribution(np.asarray(p, np.float64), np.asarray(q, np.float64)))
+    np.testing.assert_allclose(d64, reference, rtol=1e-10, atol=1e-13)
+    d32 = np.asarray(analytic.long_run_distribution(p, q))
+    assert d32.dtype == np.float32
+    np.testing.assert_allclose(d32, reference, atol=1e-6)
+
+
+def test_long_run_of_a_nearly_reducible_chain_keeps_its_precision():
+    """TFT against TFT with tiny errors: ergodic, but close to three closed classes. The float32
+    closed form still matches the float64 solve of the same (float32) strategies to float32
+    relative precision."""
+    noise = np.array([0.0, -1, 1, -1, 1]) * 1e-4  # each move is the wrong one with probability 1e-4
+    p = np.clip(np.asarray(named("tft")) + noise, 0, 1).astype(np.float32)
+    reference = stationary_by_solve(p, p)
+    d32 = np.asarray(analytic.long_run_distribution(p, p))
+    np.testing.assert_allclose(d32, reference, rtol=1e-6)
+
+
+def abel_test_pairs():
+    """Every pair of memory-1 strategies with pure replies and an opening of 0, 1/2 or 1 (48 x 48:
+    absorbing, periodic and several closed classes weighed by the opening), and 2000 random pairs
+    with about half their entries set to exactly 0 or 1 and the rest in [0.05, 0.95] (so that every
+    chain mixes fast enough for the discount below)."""
+    replies = np.array(list(itertools.product([0.0, 1.0], repeat=4)))
+    pure = np.array([[p0, *r] for p0 in (0.0, 0.5, 1.0) for r in replies])
+    p, q = np.repeat(pure, len(pure), axis=0), np.tile(pure, (len(pure), 1))
+    rng = np.random.default_rng(14)
+    mixed = rng.uniform(0.05, 0.95, size=(2, 2000, 5))
+    snap = rng.uniform(size=mixed.shape)
+    mixed = np.where(snap < 0.25, 0.0, np.where(snap > 0.75, 1.0, mixed))
+    return np.concatenate([p, mixed[0]]), np.concatenate([q, mixed[1]])
+
+
+def test_long_run_is_the_limit_of_discounted_values():
+    """Every chain, reducible and periodic ones included: the Cesàro limit equals the Abel limit
+    of the normalized discounted values (1-g) d0 (I - gM)^-1 r as g -> 1, here g = 1 - 1e-9."""
+    p, q = abel_test_pairs()
+    with float64():
+        lr = np.array(analytic.expected_payoffs(p, q, IPD))
+        abel = np.array(analytic.expected_payoffs(p, q, IPD, discount=1 - 1e-9))
+    np.testing.assert_allclose(lr, abel, atol=1e-5)
 
 
 @given(p=strategy_vectors, q=strategy_vectors)

@@ -134,6 +134,30 @@ def test_same_key_same_play_and_jit_free_call_path():
     assert np.array_equal(np.asarray(a1), np.asarray(a2))
 
 
+@pytest.mark.parametrize("shape", [(100, 2, 256), (3, 2, 7), (5,)], ids=str)
+@pytest.mark.parametrize(
+    "key",
+    [jax.random.key(0), jax.random.key(2**31 + 5), jax.random.PRNGKey(7), jax.random.key(3, impl="rbg")],
+    ids=["typed", "typed-large-seed", "raw-uint32", "rbg"],
+)
+def test_random_bits_are_those_of_jax_random(key, shape):
+    """The written-out Threefry gives jax.random.bits bit for bit (so play's episodes for a key are
+    those of play_match); other key types go to jax.random.bits itself."""
+    expected = np.asarray(jax.random.bits(key, shape, jnp.uint32))
+    bits = np.asarray(jax.jit(simulate.random_bits, static_argnums=1)(key, shape))
+    assert bits.dtype == np.uint32 and np.array_equal(bits, expected)
+    assert len(np.unique(bits)) > 0.99 * bits.size  # not a constant or a short cycle
+
+
+def test_random_bits_follow_the_threefry_setting():
+    key = jax.random.key(4)
+    with jax.threefry_partitionable(False):
+        expected = np.asarray(jax.random.bits(key, (4, 9), jnp.uint32))
+        bits = np.asarray(simulate.random_bits(key, (4, 9)))
+    assert np.array_equal(bits, expected)
+    assert not np.array_equal(bits, np.asarray(jax.random.bits(key, (4, 9), jnp.uint32)))
+
+
 def test_probability_extremes_are_exact():
     """Probabilities 0 and 1 are never violated, even over many draws."""
     actions, _ = simulate.play(named("allc"), named("alld"), IPD, 100, 1024, jax.random.key(12))

@@ -6,11 +6,15 @@ thresholds (``round(p * 2**24)``), and a player cooperates when its random integ
 threshold of the observation it sees (a chain of elementwise selects rather than a gather).
 Probabilities are thus resolved to 2**-24 (finer than a float32 uniform), and 0 and 1 stay exact:
 ALLC always cooperates, ALLD never does.
+
+The random bits are those of ``jax.random.bits(key, (horizon, 2, n_episodes))`` (the uniforms of
+:func:`ismarl.agents.match.play_match` come from the same bits), computed by :func:`random_bits`.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -22,6 +26,38 @@ from ismarl.sim.core import EnvParams, make_params, transition
 
 #: Random bits per decision; probabilities are resolved to 2**-RANDOM_BITS.
 RANDOM_BITS = 24
+
+
+#: Threefry-2x32 rotations (Salmon et al. 2011), alternating between the two sets every 4 rounds.
+_THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+
+
+def random_bits(key: jax.Array, shape: tuple[int, ...]) -> jnp.ndarray:
+    """``jax.random.bits(key, shape, jnp.uint32)``, bit for bit, written out as one fused kernel.
+
+    On CPU, JAX lowers its Threefry hash as a loop over the rounds that reads and writes the whole
+    array at each pass, which makes the draws most of the cost of a Monte Carlo batch; the same
+    20 rounds written out fuse into one elementwise kernel several times faster. This follows JAX's
+    default scheme (``jax_threefry_partitionable``): element ``i`` (row-major) hashes the counter
+    ``(0, i)`` with the key and returns the XOR of the two output words. Any other key type or
+    setting, an array of keys, or more than 2**32 draws, goes to ``jax.random.bits`` itself.
+    """
+    size = math.prod(shape)
+    data = jax.random.key_data(key)
+    if (str(jax.random.key_impl(key)) != "threefry2x32" or not jax.config.jax_threefry_partitionable
+            or data.shape != (2,) or size >= 2**32):
+        return jax.random.bits(key, shape, jnp.uint32)
+    k0, k1 = data
+    ks = (k0, k1, k0 ^ k1 ^ jnp.uint32(0x1BD11BDA))
+    x0 = jnp.zeros(shape, jnp.uint32) + ks[0]
+    x1 = jax.lax.iota(jnp.uint32, size).reshape(shape) + ks[1]
+    for i in range(5):
+        for r in _THREEFRY_ROTATIONS[i % 2]:
+            x0 = x0 + x1
+            x1 = x0 ^ ((x1 << jnp.uint32(r)) | (x1 >> jnp.uint32(32 - r)))
+        x0 = x0 + ks[(i + 1) % 3]
+        x1 = x1 + ks[(i + 2) % 3] + jnp.uint32(i + 1)
+    return x0 ^ x1
 
 
 def _thresholds(p, n_episodes: int) -> jnp.ndarray:
@@ -43,7 +79,7 @@ def _after_round(obs, values):
 def _play(p, q, params: EnvParams, key, n_episodes: int):
     tp = _thresholds(p, n_episodes)
     tq = _thresholds(q, n_episodes)
-    bits = jax.random.bits(key, (params.horizon, 2, n_episodes), jnp.uint32) >> (32 - RANDOM_BITS)
+    bits = random_bits(key, (params.horizon, 2, n_episodes)) >> (32 - RANDOM_BITS)
 
     # Round 1: both players see Start. Actions are booleans, True = D.
     first = (bits[0, 0] >= tp[START], bits[0, 1] >= tq[START])
@@ -54,11 +90,13 @@ def _play(p, q, params: EnvParams, key, n_episodes: int):
         return now, now
 
     _, (ax, ay) = jax.lax.scan(step, first, bits[1:])
-    ax = jnp.concatenate([first[0][None], ax])  # (T, n), time-major
-    ay = jnp.concatenate([first[1][None], ay])
+    # Time-major (T, n) to episode-major (n, T) as a transpose of its own: fused into what follows,
+    # every output element would read its actions across the whole array (several times slower).
+    ax, ay = jax.lax.optimization_barrier((
+        jnp.concatenate([first[0][None], ax]).T, jnp.concatenate([first[1][None], ay]).T))
     out = transition(params, ax, ay)  # every round's rewards at once
-    actions = jnp.stack([ax, ay], axis=-1).astype(jnp.int32).swapaxes(0, 1)  # (n, T, 2)
-    rewards = jnp.stack([out.reward_x, out.reward_y], axis=-1).swapaxes(0, 1)
+    actions = jnp.stack([ax, ay], axis=-1).astype(jnp.int32)  # (n, T, 2)
+    rewards = jnp.stack([out.reward_x, out.reward_y], axis=-1)
     return actions, rewards
 
 
@@ -77,5 +115,12 @@ def play(p, q, game: Game, horizon: int, n_episodes: int, key: jax.Array):
         if len(shape) > 2 or (len(shape) == 2 and shape[0] not in (1, n_episodes)):
             raise ValueError(f"{name} must have shape (5,) or ({n_episodes}, 5), got {shape}")
     dtype = jnp.result_type(float)
-    params = make_params(check_game(game), horizon)
+    params = _env_params(check_game(game), horizon, dtype)
     return _play(jnp.asarray(p, dtype), jnp.asarray(q, dtype), params, key, n_episodes)
+
+
+@functools.lru_cache(maxsize=64)
+def _env_params(game: Game, horizon: int, dtype) -> EnvParams:
+    """:func:`make_params`, kept for repeated calls: building the payoff array on the device anew
+    each call took a large share of a small batch's time."""
+    return make_params(game, horizon, dtype)
