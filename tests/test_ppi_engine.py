@@ -200,11 +200,34 @@ def test_ppi_config_errors(assignment, message):
         apply_overrides(tiny(), [assignment])
 
 
-def test_opponent_id_is_refused_by_the_ppi_engine(tmp_path):
-    cfg = tiny(network=NetworkConfig(hidden=8, embed=4, use_z=True))
-    with pytest.raises(ValueError, match="no opponent-ID input yet"):
-        train(cfg, [0], tmp_path / "z", progress=False)
-    assert not (tmp_path / "z").exists()
+def test_opponent_id_stores_each_games_z_and_deploys_with_it(tmp_path):
+    cfg = tiny(network=NetworkConfig(hidden=8, embed=4, use_z=True),
+               pools=((("learner:1", 0.5), ("random", 0.5)), (("learner:0", 0.5), ("tft", 0.5))))
+    state = jax.tree_util.tree_map(lambda x: x[None], ppi.init_state(cfg, 0))
+    assert state.data.shape == (1, 2, ppi.capacity(cfg), 3 + wm.Z_BYTES)  # codes, then z
+    assert "z_embed" in state.params["params"]
+    # D0: each game keeps its tabular co-player's identity (log-probabilities: p(C) + p(D) = 1)
+    codes, z = ppi.unpack_games(cfg, state.data[0, 0, :32])
+    assert codes.shape == (32, 12) and int(codes.max()) <= 3
+    np.testing.assert_allclose(np.exp(np.asarray(z)).reshape(32, 5, 2).sum(-1), 1.0, atol=1e-5)
+    assert np.unique(np.asarray(z), axis=0).shape[0] == 32  # a fresh agent per game
+    new, _ = ppi.make_chunk(cfg, 1)(state, jnp.stack([jax.random.PRNGKey(9)]), ())
+    _, z0 = ppi.unpack_games(cfg, new.data[0, 0, 32:40])  # learner 0: 4 games against learner 1, 4 against U(0,1)^5
+    _, z1 = ppi.unpack_games(cfg, new.data[0, 1, 32:40])  # learner 1: the same 4, then 4 against TFT
+    assert np.all(np.asarray(z0[:4]) == 0) and np.all(np.asarray(z1[:4]) == 0)  # a learner shows zeros
+    np.testing.assert_array_equal(np.asarray(z1[4:]), np.broadcast_to(
+        np.asarray(strategies.log_probs(strategies.named("tft")), np.float32), (4, 10)))
+    assert np.all(np.asarray(z0[4:]) < 0) and np.unique(np.asarray(z0[4:]), axis=0).shape[0] == 4
+    # the deployed agent is told who it meets: the same model plays TFT differently with TFT's z than with zeros
+    p = jax.tree_util.tree_map(lambda x: x[0, 0], new.params)
+    agent = ppi.agent(cfg)
+    z_tft = jnp.broadcast_to(strategies.log_probs(strategies.named("tft")), (16, 10))
+    traj = lambda z: play_match(jax.random.PRNGKey(2), ppi_player(agent, p, jax.random.PRNGKey(3), z),
+                                tabular_player(jnp.broadcast_to(strategies.named("tft"), (16, 5))), 16, ppi._env(cfg))
+    assert not np.allclose(np.asarray(traj(z_tft).p_coop[0]), np.asarray(traj(None).p_coop[0]))
+    np.testing.assert_array_equal(np.asarray(traj(None).p_coop), np.asarray(traj(jnp.zeros((16, 10))).p_coop))
+    train(cfg.replace(iterations=1), [0], tmp_path / "z", progress=False, log=lambda *a: None)
+    assert evaluate_run(tmp_path / "z", ["tft"], episodes=4)["coplayers"]["tft"]["per_seed"]
 
 
 def test_ppi_section_is_hashed_only_for_ppi():

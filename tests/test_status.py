@@ -138,7 +138,7 @@ def test_table_on_a_fabricated_results_tree(fabricated):
     # missing runs: Step 2, the Step-3 variant, both ablations, every PPI run
     for fig in ("Weis Fig 4C", "Weis Fig 4E (variant, beyond the paper)", "Weis Fig 1B (opponent-ID ablation)",
                 "Weis Fig 1B (no-tabular ablation)", "Weis Fig 2A", "Weis Fig 2C", "Weis Fig 2E", "Weis Fig 1A",
-                "Weis Fig 3A"):
+                "Weis Fig 1A (opponent-ID ablation)", "Weis Fig 1A (no-tabular ablation)", "Weis Fig 3A"):
         assert rows[fig].status == NOT_ATTEMPTED, fig
         assert "not shipped" in rows[fig].ours_text
     assert rows["Weis Fig 4C"].ours_text == "—; —; —; —; not shipped (results/step2)"
@@ -162,6 +162,26 @@ def test_held_out_batch_is_shown_beside_the_in_sample_rate(fabricated):
     s4 = by_figure(status_rows(fabricated, replay_episodes=None))["Weis Fig 1B"]
     assert "held in 4 of 5 seeds (in-sample); held-out: 3 of 10 seeds" in s4.ours_text
     assert s4.status == NOT_REPRODUCED  # the held-out rate misses our share of 4 in 5
+
+
+def test_ppi_step4_row_reads_the_search_run_until_a_held_out_batch_ships(fabricated):
+    search = fabricated / "ppi_step4_b500"
+    write_config(search, "ppi_step4")
+    write_metrics(search, [0.9, 0.85, 0.95, 0.3, 0.88], tabular=0.1, iterations=30)
+    row = by_figure(status_rows(fabricated, replay_episodes=None))["Weis Fig 1A"]
+    assert row.status == REPRODUCED  # 4 of 5 held; 0.78 and 0.10 within 0.1 of the paper
+    assert "held in 4 of 5 seeds, `results/ppi_step4_b500` (in-sample: the seeds the setting was chosen on" in row.ours_text
+    assert row.scale.startswith("cpu, 2.5 % (30 × 500 of 30 × 20000 phases × games)")
+    shipped = fabricated / "ppi_step4"
+    write_config(shipped, "ppi_step4")
+    write_metrics(shipped, [0.9] * 3 + [0.2] * 7, tabular=0.1, iterations=30)
+    row = by_figure(status_rows(fabricated, replay_episodes=None))["Weis Fig 1A"]
+    assert row.status == NOT_REPRODUCED and row.ours_text.endswith("held in 3 of 10 seeds, `results/ppi_step4`")
+    for name, fig, coop, expected in (("ppi_step4_no_tabular", "no-tabular", [0.15, 0.15], REPRODUCED),
+                                      ("ppi_step4_opponent_id", "opponent-ID", [0.1, 0.3], NOT_REPRODUCED)):
+        write_config(fabricated / name, name)
+        write_metrics(fabricated / name, coop, iterations=30)
+        assert by_figure(status_rows(fabricated, replay_episodes=None))[f"Weis Fig 1A ({fig} ablation)"].status == expected
 
 
 def test_background_rows(fabricated):

@@ -223,3 +223,53 @@ def test_model_and_fit_errors(params):
         wm.fit_step(None, wm.make_optimizer())
     same, history = wm.fit(CFG, params, tok, steps=0, batch=2, key=jax.random.PRNGKey(0))
     assert history == [] and same is params
+
+
+# 5. the opponent-ID input (the ablation) ----------------------------------------------------------
+ZCFG = wm.WorldModelConfig(hidden=16, embed=8, use_z=True)
+
+
+def test_opponent_id_enters_as_one_step_before_the_first_token():
+    p = ZCFG.init(jax.random.PRNGKey(3))
+    assert "z_embed" in p["params"] and "z_embed" not in CFG.init(jax.random.PRNGKey(3))["params"]
+    tok = tokens_of(None, 4, 6, seed=20)
+    z = strategies.log_probs(strategies.sample_uniform(jax.random.PRNGKey(4), (4,)))
+    with_z = wm.model_outputs(ZCFG, p, tok, z)
+    none, zeros = wm.model_outputs(ZCFG, p, tok), wm.model_outputs(ZCFG, p, tok, jnp.zeros((4, 10)))
+    for a, b in zip(none, zeros):  # no z is the learner's z: zeros
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert not np.allclose(np.asarray(with_z.obs_logits), np.asarray(zeros.obs_logits))
+    # the step on z is the A2C network's (one GRU step on the embedded z from a zero state)
+    from ismarl.agents.network import gru_cell
+    q = p["params"]
+    e = z @ q["z_embed"]["kernel"] + q["z_embed"]["bias"]
+    h0 = gru_cell(p, e @ q["input_gates"]["kernel"] + q["input_gates"]["bias"], jnp.zeros((4, 16)))
+    obs0 = jax.nn.swish(h0) @ q["obs_head"]["kernel"] + q["obs_head"]["bias"]
+    np.testing.assert_allclose(np.asarray(with_z.obs_logits[:, 0]), np.asarray(obs0), rtol=1e-5, atol=1e-6)
+    total, _ = wm.loss(ZCFG, p, tok, z)
+    assert np.isfinite(float(total)) and wm.coplayer_cooperation(ZCFG, p, tok, z).shape == (4, 6)
+
+
+def test_stored_z_is_exact():
+    z = jnp.concatenate([strategies.log_probs(strategies.sample_uniform(jax.random.PRNGKey(5), (7,))),
+                         jnp.zeros((1, 10))])
+    packed = wm.pack_z(z)
+    assert packed.dtype == jnp.uint8 and packed.shape == (8, wm.Z_BYTES)
+    np.testing.assert_array_equal(np.asarray(wm.unpack_z(packed)), np.asarray(z, np.float32))
+
+
+def test_opponent_id_errors(params):
+    tok = tokens_of(None, 3, 4, seed=21)
+    p = ZCFG.init(jax.random.PRNGKey(3))
+    with pytest.raises(ValueError, match="z was given, but the model has no opponent-ID input"):
+        wm.model_outputs(CFG, params, tok, jnp.zeros((3, 10)))
+    with pytest.raises(ValueError, match=r"z must have shape \(3, 10\) \(one opponent-ID vector per episode\), got shape \(3, 5\)"):
+        wm.loss(ZCFG, p, tok, jnp.zeros((3, 5)))
+    with pytest.raises(ValueError, match="z contains NaN or infinite values"):
+        wm.coplayer_cooperation(ZCFG, p, tok, jnp.full((3, 10), jnp.nan))
+    with pytest.raises(ValueError, match="params do not match config.use_z = True: they have no opponent-ID embedding"):
+        wm.model_outputs(ZCFG, params, tok)
+    with pytest.raises(ValueError, match="params do not match config.use_z = False: they have an opponent-ID embedding"):
+        wm.model_outputs(CFG, p, tok)
+    with pytest.raises(TypeError, match="WorldModelConfig.use_z must be a bool, got 1"):
+        wm.WorldModelConfig(use_z=1)

@@ -32,8 +32,8 @@ class Player:
     observation), ``"network"`` (``params`` = one network's parameters shared by all N games,
     ``network`` = its :class:`NetworkConfig`) or ``"ppi"`` (``params`` = one sequence model's
     parameters, ``network`` = its :class:`~ismarl.agents.ppi_policy.PPIAgent`, ``key`` the key of
-    its rollouts). ``z`` is the (N, 10) opponent-ID input a network receives (ignored unless its
-    config has ``use_z``).
+    its rollouts). ``z`` is the (N, 10) opponent-ID input a network or a PPI model receives
+    (ignored unless its config has ``use_z``).
     """
 
     params: Any
@@ -51,17 +51,17 @@ def network_player(config: NetworkConfig, params, z=None) -> Player:
     return Player(params=params, z=z, kind=NETWORK, network=config)
 
 
-def ppi_player(agent: PPIAgent, params, key) -> Player:
-    return Player(params=params, key=key, kind=PPI, network=agent)
+def ppi_player(agent: PPIAgent, params, key, z=None) -> Player:
+    return Player(params=params, z=z, key=key, kind=PPI, network=agent)
 
 
 def agent_player(agent: NetworkConfig | PPIAgent, params, z=None, key=None) -> Player:
     """The player of a trained agent described by ``agent`` (what an engine deploys): a network
-    (``z`` its opponent-ID input) or a PPI agent (``key`` the key of its rollouts)."""
+    or a PPI agent (``key`` the key of its rollouts); ``z`` is either's opponent-ID input."""
     if isinstance(agent, PPIAgent):
         if key is None:
             raise ValueError("a PPI player needs a key for its rollouts")
-        return ppi_player(agent, params, key)
+        return ppi_player(agent, params, key, z)
     if isinstance(agent, NetworkConfig):
         return network_player(agent, params, z)
     raise TypeError(f"agent must be a NetworkConfig or a PPIAgent, got {type(agent).__name__}")
@@ -72,7 +72,7 @@ def player_start(player: Player, n: int):
     if player.kind == TABULAR:
         return None, jnp.zeros((n,), jnp.float32)  # memory-1 agents carry nothing
     if player.kind == PPI:
-        return agent_start(player.network, player.params, player.key, n)
+        return agent_start(player.network, player.params, player.key, n, player.z)
     return input_table(player.params), initial_state(player.network, player.params, player.z, n)
 
 

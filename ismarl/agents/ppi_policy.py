@@ -36,6 +36,7 @@ import numpy as np
 
 from ismarl._validate import check_int, check_positive_int, check_real, is_concrete
 from ismarl.agents import world_model as wm
+from ismarl.agents.network import initial_state
 from ismarl.conventions import COOPERATE, DEFECT, START, observation_index
 from ismarl.games import BimatrixGame, MatrixGame, to_bimatrix_array
 
@@ -127,10 +128,9 @@ def _check_rollout_args(config, params, h, key, horizon, rounds_left, k, payoffs
 
 # -- the model's state at a history ---------------------------------------------------------------
 @jax.jit
-def _state_after(params, tokens):
+def _state_after(params, tokens, h0):
     obs, rew, act = tokens
     rows = wm.input_rows(params)
-    hidden = params["params"]["hidden_gates"]["kernel"].shape[0]
 
     def body(h, x):
         o, r, a = x
@@ -138,20 +138,22 @@ def _state_after(params, tokens):
         h = wm.step_token(params, h, "reward", r, rows)
         return wm.step_token(params, h, "action", a, rows), None
 
-    h0 = jnp.zeros((obs.shape[0], hidden), rew.dtype)
-    h, _ = jax.lax.scan(body, h0, (obs[:, :-1].T, rew[:, :-1].T, act.T))
+    h, _ = jax.lax.scan(body, h0.astype(rew.dtype), (obs[:, :-1].T, rew[:, :-1].T, act.T))
     h = wm.step_token(params, h, "obs", obs[:, -1], rows)
     return wm.step_token(params, h, "reward", rew[:, -1], rows)
 
 
-def model_state_after(config: wm.WorldModelConfig, params, tokens_prefix: wm.Tokens) -> jnp.ndarray:
+def model_state_after(config: wm.WorldModelConfig, params, tokens_prefix: wm.Tokens, z=None) -> jnp.ndarray:
     """The GRU state (B, H) after a batch of histories up to and including the current round's
     reward token: ``tokens_prefix`` has ``obs`` and ``rewards`` (B, t+1) and ``actions`` (B, t),
     ``t >= 0`` rounds played (``t = 0``: only o_0 = Start and r_0 = 0). The action head read from
     this state is the prior ``p_φ(a_t | x)`` (:func:`ismarl.agents.world_model.head_outputs`), the
-    same as :func:`ismarl.agents.world_model.model_outputs` gives before ``a_t`` on a longer episode."""
+    same as :func:`ismarl.agents.world_model.model_outputs` gives before ``a_t`` on a longer episode.
+    ``z`` (B, Z_DIM): the histories' opponent-ID inputs, for a model with ``use_z`` (None: zeros)."""
     wm.check_model(config, params)
-    return _state_after(params, _check_prefix(tokens_prefix))
+    tokens = _check_prefix(tokens_prefix)
+    n = tokens.obs.shape[0]
+    return _state_after(params, tokens, initial_state(config, params, wm.check_z(config, z, n), n))
 
 
 # -- rollouts -------------------------------------------------------------------------------------
@@ -291,11 +293,13 @@ class PPIAgent:
         object.__setattr__(self, "payoffs", tuple(tuple(float(x) for x in row) for row in np.asarray(own_payoffs(self.payoffs))))
 
 
-def agent_start(agent: PPIAgent, params, key, n: int):
+def agent_start(agent: PPIAgent, params, key, n: int, z=None):
     """``(rows, carry)`` before round 1 of ``n`` games: the model's input-side rows and the carry
-    ``(h, t, key)`` (GRU state before any token, rounds played, the rollouts' key)."""
+    ``(h, t, key)`` (GRU state before any token, rounds played, the rollouts' key). ``z`` (n, Z_DIM):
+    the co-players' identities, for a model with ``use_z`` (None: zeros, as for a learner)."""
     rows = wm.input_rows(params)
-    return rows, (jnp.zeros((n, agent.world.hidden), rows[0].dtype), jnp.zeros((), jnp.int32), key)
+    h = initial_state(agent.world, params, z, n).astype(rows[0].dtype)
+    return rows, (h, jnp.zeros((), jnp.int32), key)
 
 
 def agent_step(agent: PPIAgent, params, rows, carry, obs):

@@ -16,6 +16,12 @@ Swish of the GRU state is read by the head of that token's kind, so the observat
 action head ``a_t`` from that and ``r_t``. The first observation prediction is read from the zero
 state (it learns to say Start).
 
+With ``use_z`` (the opponent-ID ablation) the model also receives the co-player's identity ``z``
+(:data:`ismarl.agents.network.Z_DIM` numbers: a tabular agent's log-probabilities, zeros for a
+learner) as one GRU step before the first token, exactly as the A2C network does
+(:func:`ismarl.agents.network.initial_state`). A dataset then stores each game's ``z`` beside its
+outcome codes (:func:`pack_z`).
+
 :func:`coplayer_cooperation` turns the observation head into a prediction of the co-player's next
 move, and :func:`inference_gap` compares it with the exact Bayes-optimal one of
 :mod:`ismarl.inference` through the same :func:`ismarl.inference.log_loss`.
@@ -34,13 +40,13 @@ import numpy as np
 import optax
 
 from ismarl._validate import check_int, check_positive_int, check_real, is_concrete
-from ismarl.agents.network import gru_cell
+from ismarl.agents.network import Z_DIM, gru_cell, initial_state
 from ismarl.conventions import CC, COOPERATE, DEFECT, N_OBSERVATIONS, START, observation_index
 from ismarl.inference import coplayer_predictions, log_loss
 
 __all__ = [
     "WorldModelConfig", "WorldModel", "Tokens", "Predictions", "LossParts", "episode_tokens",
-    "token_actions", "outcome_codes", "codes_tokens", "pack_codes", "unpack_codes", "check_tokens", "check_model", "TOKEN_KINDS", "input_rows", "step_token", "head_outputs",
+    "token_actions", "outcome_codes", "codes_tokens", "pack_codes", "unpack_codes", "pack_z", "unpack_z", "Z_BYTES", "check_z", "check_tokens", "check_model", "TOKEN_KINDS", "input_rows", "step_token", "head_outputs",
     "model_outputs", "loss", "coplayer_probability", "coplayer_cooperation",
     "InferenceLosses", "traced_inference_losses", "inference_gap", "make_optimizer", "fit_step", "fit", "traced_loss", "traced_coplayer_cooperation",
 ]
@@ -55,13 +61,16 @@ class WorldModelConfig:
 
     hidden: int = 32
     embed: int = 32
+    use_z: bool = False  # an opponent-ID input (the ablation), as the A2C network's
 
     def __post_init__(self):
         check_positive_int(self.hidden, "WorldModelConfig.hidden")
         check_positive_int(self.embed, "WorldModelConfig.embed")
+        if not isinstance(self.use_z, bool):
+            raise TypeError(f"WorldModelConfig.use_z must be a bool, got {self.use_z!r}")
 
     def module(self) -> "WorldModel":
-        return WorldModel(hidden=self.hidden, embed=self.embed)
+        return WorldModel(hidden=self.hidden, embed=self.embed, use_z=self.use_z)
 
     def init(self, key: jax.Array):
         """Fresh parameters ``{"params": {...}}`` for a model of these sizes."""
@@ -77,6 +86,7 @@ class WorldModel(nn.Module):
 
     hidden: int = 32
     embed: int = 32
+    use_z: bool = False
 
     @nn.compact
     def __call__(self):
@@ -88,6 +98,8 @@ class WorldModel(nn.Module):
         gates_in(obs.embedding)
         gates_in(act.embedding)
         gates_in(rew(jnp.zeros((1, 1))))
+        if self.use_z:
+            gates_in(nn.Dense(self.embed, name="z_embed")(jnp.zeros((1, Z_DIM))))
         nn.Dense(3 * h, use_bias=False, kernel_init=nn.initializers.orthogonal(), name="hidden_gates")(jnp.zeros((1, h)))
         self.param("hidden_bias_n", nn.initializers.zeros, (h,))
         f = jnp.zeros((1, h))
@@ -211,6 +223,24 @@ def check_model(config, params):
     if kernel_shape != (h, 3 * h):
         raise ValueError(f"params do not match config.hidden = {h}: hidden_gates kernel has shape {kernel_shape}, "
                          f"expected {(h, 3 * h)}")
+    if ("z_embed" in params["params"]) != config.use_z:
+        raise ValueError(f"params do not match config.use_z = {config.use_z}: they "
+                         f"{'have an' if 'z_embed' in params['params'] else 'have no'} opponent-ID embedding (z_embed)")
+
+
+def check_z(config, z, n: int):
+    """``z`` as a (n, Z_DIM) float array (None stays None), or a clear error: a wrong shape,
+    non-finite values, or a ``z`` given to a model without the opponent-ID input."""
+    if z is None:
+        return None
+    if not config.use_z:
+        raise ValueError("z was given, but the model has no opponent-ID input (config.use_z is false)")
+    if np.shape(z) != (n, Z_DIM):
+        raise ValueError(f"z must have shape {(n, Z_DIM)} (one opponent-ID vector per episode), got shape {np.shape(z)}")
+    _check_float_dtype(z, "z")
+    if is_concrete(z) and not np.all(np.isfinite(np.asarray(z))):
+        raise ValueError("z contains NaN or infinite values")
+    return jnp.asarray(z, jnp.float32)
 
 
 # -- data -----------------------------------------------------------------------------------------
@@ -257,6 +287,22 @@ def unpack_codes(packed, horizon: int) -> jnp.ndarray:
     shifts = jnp.arange(CODES_PER_BYTE, dtype=jnp.uint8) * 2
     codes = (packed[..., None] >> shifts) & 3
     return codes.reshape(packed.shape[:-1] + (-1,))[..., :horizon]
+
+
+Z_BYTES = 4 * Z_DIM  # a stored opponent-ID vector: its float32 values, byte for byte
+
+
+def pack_z(z) -> jnp.ndarray:
+    """Opponent-ID vectors (..., Z_DIM) as bytes (..., Z_BYTES) uint8, exactly (their float32 bit
+    patterns): stored after a game's packed codes when a model has ``use_z``."""
+    z = jnp.asarray(z, jnp.float32)
+    return jax.lax.bitcast_convert_type(z, jnp.uint8).reshape(z.shape[:-1] + (Z_BYTES,))
+
+
+def unpack_z(packed) -> jnp.ndarray:
+    """The vectors (..., Z_DIM) float32 of :func:`pack_z` output. Pure and traceable."""
+    packed = jnp.asarray(packed, jnp.uint8)
+    return jax.lax.bitcast_convert_type(packed.reshape(packed.shape[:-1] + (Z_DIM, 4)), jnp.float32)
 
 
 def codes_tokens(codes, payoffs) -> Tokens:
@@ -330,7 +376,7 @@ def head_outputs(params, h):
 
 
 @functools.partial(jax.jit, static_argnames=("config",))
-def _outputs(config: WorldModelConfig, params, tokens: Tokens) -> Predictions:
+def _outputs(config: WorldModelConfig, params, tokens: Tokens, z=None) -> Predictions:
     obs, rew, act = tokens
     n, t1 = obs.shape
     rows = input_rows(params)
@@ -343,22 +389,24 @@ def _outputs(config: WorldModelConfig, params, tokens: Tokens) -> Predictions:
     def body(h, gx):
         return gru_cell(params, gx, h), h  # emit the state *before* the token
 
-    h0 = jnp.zeros((n, config.hidden), gxs.dtype)
+    h0 = initial_state(config, params, z, n).astype(gxs.dtype)  # zeros, or one step on z
     _, hs = jax.lax.scan(body, h0, gxs)  # (3T+2, N, H)
     hs = jnp.concatenate([hs, jnp.zeros_like(hs[:1])]).reshape(t1, 3, n, -1)
     obs_logits, reward_mean, action_logits = _heads(params, hs[:, 0], hs[:, 1], hs[:-1, 2])
     return Predictions(obs_logits.swapaxes(0, 1), reward_mean.T, action_logits.swapaxes(0, 1))
 
 
-def model_outputs(config: WorldModelConfig, params, tokens: Tokens) -> Predictions:
-    """The heads read before every token of ``tokens`` (one ``lax.scan`` over the 3T + 2 tokens)."""
+def model_outputs(config: WorldModelConfig, params, tokens: Tokens, z=None) -> Predictions:
+    """The heads read before every token of ``tokens`` (one ``lax.scan`` over the 3T + 2 tokens);
+    ``z`` (N, Z_DIM): each episode's opponent-ID input, for a model with ``use_z`` (None: zeros)."""
     check_model(config, params)
-    return _outputs(config, params, check_tokens(tokens))
+    tokens = check_tokens(tokens)
+    return _outputs(config, params, tokens, check_z(config, z, tokens.actions.shape[0]))
 
 
-def traced_loss(config, params, tokens):
+def traced_loss(config, params, tokens, z=None):
     """:func:`loss` without its input checks, for use inside ``jit`` (an engine's fitting step)."""
-    pred = _outputs(config, params, tokens)
+    pred = _outputs(config, params, tokens, z)
     obs_ce = optax.softmax_cross_entropy_with_integer_labels(pred.obs_logits, tokens.obs).mean()
     reward_se = jnp.square(tokens.rewards - pred.reward_mean).mean()
     action_ce = optax.softmax_cross_entropy_with_integer_labels(pred.action_logits, tokens.actions).mean()
@@ -366,12 +414,14 @@ def traced_loss(config, params, tokens):
     return obs_ce + reward_se + action_ce, parts
 
 
-def loss(config: WorldModelConfig, params, tokens: Tokens):
+def loss(config: WorldModelConfig, params, tokens: Tokens, z=None):
     """``(total, LossParts)``: cross-entropy of each o_t, squared error of each r_t (a Gaussian of
     fixed variance) and cross-entropy of each a_t, each averaged over its tokens and the episodes;
-    the total is their sum (SPEC §4: the λ weights are not given, so 1)."""
+    the total is their sum (SPEC §4: the λ weights are not given, so 1). ``z``: as in
+    :func:`model_outputs`."""
     check_model(config, params)
-    return traced_loss(config, params, check_tokens(tokens))
+    tokens = check_tokens(tokens)
+    return traced_loss(config, params, tokens, check_z(config, z, tokens.actions.shape[0]))
 
 
 def coplayer_probability(obs_logits, own_action):
@@ -384,19 +434,20 @@ def coplayer_probability(obs_logits, own_action):
 
 
 @functools.partial(jax.jit, static_argnames=("config",))
-def traced_coplayer_cooperation(config, params, tokens):
+def traced_coplayer_cooperation(config, params, tokens, z=None):
     """:func:`coplayer_cooperation` without its input checks, for use inside ``jit``."""
-    logits = _outputs(config, params, tokens).obs_logits[:, 1:]  # before o_{t+1}, after a_t: (N, T, 5)
+    logits = _outputs(config, params, tokens, z).obs_logits[:, 1:]  # before o_{t+1}, after a_t: (N, T, 5)
     return coplayer_probability(logits, tokens.actions)
 
 
-def coplayer_cooperation(config: WorldModelConfig, params, tokens: Tokens) -> jnp.ndarray:
+def coplayer_cooperation(config: WorldModelConfig, params, tokens: Tokens, z=None) -> jnp.ndarray:
     """The model's P(co-player plays C in round t | the history before round t, own a_t), (N, T).
 
     Read from the observation head before o_{t+1}, restricted to the two outcomes consistent with
-    the learner's own a_t and renormalized."""
+    the learner's own a_t and renormalized. ``z``: as in :func:`model_outputs`."""
     check_model(config, params)
-    return traced_coplayer_cooperation(config, params, check_tokens(tokens))
+    tokens = check_tokens(tokens)
+    return traced_coplayer_cooperation(config, params, tokens, check_z(config, z, tokens.actions.shape[0]))
 
 
 class InferenceLosses(NamedTuple):
@@ -411,18 +462,18 @@ class InferenceLosses(NamedTuple):
     actions: jnp.ndarray
 
 
-def traced_inference_losses(config: WorldModelConfig, params, tokens: Tokens) -> InferenceLosses:
+def traced_inference_losses(config: WorldModelConfig, params, tokens: Tokens, z=None) -> InferenceLosses:
     """:class:`InferenceLosses` of the model ``params`` on ``tokens`` against the exact
     Bayes-optimal prediction for the U(0, 1)^5 pool (:func:`ismarl.inference.coplayer_predictions`),
     both scored by :func:`ismarl.inference.log_loss`; traceable (no input checks: see
     :func:`inference_gap`). The one place the model is compared with the Bayes-optimal predictor."""
     actions = jnp.stack([tokens.actions, (tokens.obs[:, 1:] - CC) % 2], axis=-1)
-    p_model = traced_coplayer_cooperation(config, params, tokens)
+    p_model = traced_coplayer_cooperation(config, params, tokens, z)
     p_bayes = coplayer_predictions(actions)
     return InferenceLosses(p_model, p_bayes, log_loss(p_model, actions), log_loss(p_bayes, actions), actions)
 
 
-def inference_gap(config: WorldModelConfig, params, tokens: Tokens) -> float:
+def inference_gap(config: WorldModelConfig, params, tokens: Tokens, z=None) -> float:
     """Mean per-round log-loss (nats) of :func:`coplayer_cooperation` on the co-player's actual
     moves minus that of the exact Bayes-optimal prediction for the U(0, 1)^5 pool
     (:func:`traced_inference_losses`).
@@ -431,7 +482,8 @@ def inference_gap(config: WorldModelConfig, params, tokens: Tokens) -> float:
     less); on other co-players the gap can be negative, as the Bayes side assumes the uniform pool.
     """
     check_model(config, params)
-    losses = traced_inference_losses(config, params, check_tokens(tokens))
+    tokens = check_tokens(tokens)
+    losses = traced_inference_losses(config, params, tokens, check_z(config, z, tokens.actions.shape[0]))
     return float(losses.model.mean() - losses.bayes.mean())
 
 

@@ -16,12 +16,9 @@ import dataclasses
 import jax
 import numpy as np
 
-from ismarl import games
 from ismarl.agents import world_model as wm
-from ismarl.agents.ppi_policy import own_payoffs
 from ismarl.engines.ppi import engine as ppi
 from ismarl.engines.seeds import seed_keys
-from ismarl.experiments.presets import get_config
 from ismarl.protocol import ROUNDS_40_60
 from ismarl.runs.evaluate import play_learner
 from ismarl.runs.store import load_run, load_snapshots
@@ -70,15 +67,15 @@ def inference_report(run_dir, iteration: int | None = None, learner: int = 0, ep
         raise ValueError(f"{run_dir} has {cfg.n_learners} learner(s); learner {learner} does not exist")
     if episodes is not None:
         cfg = cfg.replace(ppi=dataclasses.replace(cfg.ppi, heldout_episodes=episodes))
-    world, table = ppi.world_config(cfg), own_payoffs(games.get(cfg.game))
+    world = ppi.world_config(cfg)
     out = {"seeds": list(seeds), "gap": [], "model_nll": [], "bayes_nll": []}
     preds, bayes_preds, events = [], [], []
     for si, seed in enumerate(seeds):
-        codes = ppi.heldout_codes(cfg, seed_keys(seed)[1])
+        heldout = ppi.heldout_games(cfg, seed_keys(seed)[1])
         p = jax.tree_util.tree_map(lambda x: x[si, learner], params)
         wm.check_model(world, p)
         losses = jax.tree_util.tree_map(lambda x: np.asarray(x)[:, 1:],  # from round 2 on
-                                        wm.traced_inference_losses(world, p, wm.codes_tokens(codes, table)))
+                                        ppi.inference_losses(cfg, p, heldout))
         p_model, p_bayes, later = losses.p_model, losses.p_bayes, losses.actions
         model_nll, bayes_nll = float(losses.model.mean()), float(losses.bayes.mean())
         out["model_nll"].append(model_nll)

@@ -222,15 +222,30 @@ def ppi_step3() -> dict[str, ExperimentConfig]:
     return out
 
 
-def ppi_step4(tabular_fraction: float = 0.5, name: str = "ppi_step4") -> dict[str, ExperimentConfig]:
+def ppi_step4(tabular_fraction: float = 0.5, opponent_id: bool = False, name: str = "ppi_step4") -> dict[str, ExperimentConfig]:
     """PPI Step 4: two PPI learners, each with its own model and dataset, spending
     ``1 - tabular_fraction`` of each phase's games against the other and the rest against fresh
     U(0, 1)^5 agents (Fig 1A). Both start from D0 as the paper's do (no other warm-up); without
-    tabular co-players D0 is random action sequences (the paper's no-tabular ablation)."""
+    tabular co-players D0 is random action sequences (the paper's no-tabular ablation). With
+    ``opponent_id`` every model also sees its co-player's identity (z = a tabular agent's
+    log-probabilities, zeros for the other learner), in D0 and in every phase (the paper's
+    opponent-ID ablation).
+
+    ``cpu`` keeps the paper's proportions of data rather than Steps 1-3's: D0 of 5,000 games (fitted
+    for 10 epochs) and 500 new games per learner in each of 30 phases, so that each phase adds a
+    tenth of D0 as the paper's 20,000 add to its 200,000 (Steps 1-3 add 300 to 20,000 per phase).
+    The search that chose it: ``results/ppi_step4_b500/README.md``."""
     tab = (("random", tabular_fraction),) if tabular_fraction > 0 else ()
     ll = 1.0 - tabular_fraction
     pools = tuple(((f"learner:{1 - i}", ll),) + tab for i in range(2))
-    return _ppi(name, pools, pretrain="tabular" if tab else "random_actions")
+    out = _ppi(name, pools, pretrain="tabular" if tab else "random_actions")
+    cpu = out["cpu"]
+    # epochs as the int 10 (== 10.0): the config hash of the shipped runs, started with --set ppi.epochs=10
+    out["cpu"] = cpu.replace(batch_size=500, iterations=30,
+                             ppi=dataclasses.replace(cpu.ppi, pretrain_episodes=5000, epochs=10))
+    if opponent_id:
+        out = {p: c.replace(network=dataclasses.replace(c.network, use_z=True)) for p, c in out.items()}
+    return out
 
 
 class Experiment(NamedTuple):
@@ -263,6 +278,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment("ppi_step4", "PPI Step 4: two PPI learners in a mixed pool (half learner, half tabular)", ppi_step4),
     Experiment("ppi_step4_no_tabular", "PPI Step 4 ablation: learners only, pretrained on random action sequences",
                lambda: ppi_step4(tabular_fraction=0.0, name="ppi_step4_no_tabular")),
+    Experiment("ppi_step4_opponent_id", "PPI Step 4 ablation: every model sees its co-player's identity",
+               lambda: ppi_step4(opponent_id=True, name="ppi_step4_opponent_id")),
 )}
 
 
@@ -298,7 +315,7 @@ def _chain_order() -> tuple[str, ...]:
 ORDER = _chain_order()
 #: The paper's experiments: Steps 1-4 and the two ablations (Figs 1-4).
 PAPER = ("step1", "step2", "step3", "step4", "step4_opponent_id", "step4_no_tabular")
-#: The paper's PPI experiments that exist here (Figs 1A, 2): Steps 1-4 and the no-tabular ablation.
-PPI = ("ppi_step1", "ppi_step2", "ppi_step3", "ppi_step4", "ppi_step4_no_tabular")
+#: The paper's PPI experiments (Figs 1A, 2): Steps 1-4 and both ablations.
+PPI = ("ppi_step1", "ppi_step2", "ppi_step3", "ppi_step4", "ppi_step4_opponent_id", "ppi_step4_no_tabular")
 #: Experiments whose agents are warm-ups for Step 4 at ``cpu`` scale (one learner, best-responding).
 WARMUPS = ("step1", "step1_opponent_id")

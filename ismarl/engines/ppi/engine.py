@@ -4,7 +4,10 @@ Each learner has its own sequence model (:mod:`ismarl.agents.world_model`) and i
 episodes, stored compactly as one 2-bit outcome code per round, four rounds to a byte
 (:func:`ismarl.agents.world_model.outcome_codes`, :func:`~ismarl.agents.world_model.pack_codes`)
 in a buffer of fixed capacity (D0 plus ``iterations × batch_size`` episodes) inside the
-training state, so a checkpoint holds everything a resumed run needs.
+training state, so a checkpoint holds everything a resumed run needs. With an opponent-ID input
+(``network.use_z``, the ablation) each stored game also keeps the identity ``z`` its learner was
+shown (:func:`ismarl.agents.world_model.pack_z`, after the codes): the model is fitted and deployed
+with it.
 
 One iteration is one *phase* ``k`` (1-based), for every seed (``vmap``):
 
@@ -62,7 +65,7 @@ class PPIState:
 
 def world_config(cfg: ExperimentConfig) -> wm.WorldModelConfig:
     """The sequence model's sizes: the experiment's ``network`` section."""
-    return wm.WorldModelConfig(hidden=cfg.network.hidden, embed=cfg.network.embed)
+    return wm.WorldModelConfig(hidden=cfg.network.hidden, embed=cfg.network.embed, use_z=cfg.network.use_z)
 
 
 def agent(cfg: ExperimentConfig, collect: bool = False) -> PPIAgent:
@@ -87,8 +90,6 @@ def capacity(cfg: ExperimentConfig) -> int:
 def validate(cfg: ExperimentConfig) -> None:
     """A ValueError naming what this engine cannot train."""
     build_matches(cfg)
-    if cfg.network.use_z:
-        raise ValueError("the PPI engine has no opponent-ID input yet: network.use_z must be false")
 
 
 def _table(cfg: ExperimentConfig) -> jnp.ndarray:
@@ -99,10 +100,11 @@ def _env(cfg: ExperimentConfig):
     return make_params(games.get(cfg.game), horizon=cfg.horizon, dtype=jnp.float32)
 
 
-def pretrain_codes(cfg: ExperimentConfig, key: jax.Array, n: int, kind: str | None = None) -> jnp.ndarray:
-    """``n`` episodes of D0 as outcome codes (n, T): both sides fresh U(0, 1)^5 tabular agents
-    (``kind="tabular"``), or both playing each round's action by a fair coin
-    (``"random_actions"``); ``kind`` defaults to ``cfg.ppi.pretrain``."""
+def pretrain_games(cfg: ExperimentConfig, key: jax.Array, n: int, kind: str | None = None):
+    """``(codes (n, T), z (n, Z_DIM))``: ``n`` episodes of D0 as outcome codes, both sides fresh
+    U(0, 1)^5 tabular agents (``kind="tabular"``), or both playing each round's action by a fair
+    coin (``"random_actions"``); ``kind`` defaults to ``cfg.ppi.pretrain``. ``z`` is the
+    co-player's identity (its log-probabilities), what a model with an opponent-ID input sees."""
     kind = cfg.ppi.pretrain if kind is None else kind
     k_a, k_b, k_play = jax.random.split(key, 3)
     if kind == "tabular":
@@ -110,11 +112,35 @@ def pretrain_codes(cfg: ExperimentConfig, key: jax.Array, n: int, kind: str | No
     else:
         a = b = jnp.full((n, 5), 0.5, jnp.float32)
     traj = play_match(k_play, tabular_player(a), tabular_player(b), n, _env(cfg))
-    return wm.outcome_codes(jnp.stack([traj.actions[0].T, traj.actions[1].T], axis=-1))
+    codes = wm.outcome_codes(jnp.stack([traj.actions[0].T, traj.actions[1].T], axis=-1))
+    return codes, strategies.log_probs(b).astype(jnp.float32)
+
+
+def pretrain_codes(cfg: ExperimentConfig, key: jax.Array, n: int, kind: str | None = None) -> jnp.ndarray:
+    """The outcome codes (n, T) of :func:`pretrain_games`."""
+    return pretrain_games(cfg, key, n, kind)[0]
+
+
+def _code_width(cfg: ExperimentConfig) -> int:
+    return -(-cfg.horizon // wm.CODES_PER_BYTE)
 
 
 def _width(cfg: ExperimentConfig) -> int:
-    return -(-cfg.horizon // wm.CODES_PER_BYTE)
+    """Bytes per stored game: its packed codes, then its ``z`` when the model has an opponent-ID input."""
+    return _code_width(cfg) + (wm.Z_BYTES if cfg.network.use_z else 0)
+
+
+def pack_games(cfg: ExperimentConfig, codes, z) -> jnp.ndarray:
+    """Games as stored rows (n, :func:`_width`) uint8: packed codes (and ``z`` with ``use_z``)."""
+    rows = wm.pack_codes(codes)
+    return jnp.concatenate([rows, wm.pack_z(z)], axis=-1) if cfg.network.use_z else rows
+
+
+def unpack_games(cfg: ExperimentConfig, rows):
+    """``(codes (n, T), z (n, Z_DIM) or None)`` of stored rows (:func:`pack_games`). Traceable."""
+    w = _code_width(cfg)
+    codes = wm.unpack_codes(rows[..., :w], cfg.horizon)
+    return codes, (wm.unpack_z(rows[..., w:]) if cfg.network.use_z else None)
 
 
 def init_state(cfg: ExperimentConfig, seed: int, init_params_override=None) -> PPIState:
@@ -125,9 +151,10 @@ def init_state(cfg: ExperimentConfig, seed: int, init_params_override=None) -> P
         params = jax.vmap(lambda k: init_params(cfg, k))(keys)
     else:
         params = init_params_override
-    d0 = jnp.stack([pretrain_codes(cfg, jax.random.fold_in(k, 1), cfg.ppi.pretrain_episodes) for k in keys])
+    d0 = jnp.stack([pack_games(cfg, *pretrain_games(cfg, jax.random.fold_in(k, 1), cfg.ppi.pretrain_episodes))
+                    for k in keys])
     data = jnp.zeros((cfg.n_learners, capacity(cfg), _width(cfg)), jnp.uint8)
-    data = data.at[:, :cfg.ppi.pretrain_episodes].set(wm.pack_codes(d0))
+    data = data.at[:, :cfg.ppi.pretrain_episodes].set(d0)
     return PPIState(params=params, data=data, count=jnp.asarray(cfg.ppi.pretrain_episodes, jnp.int32),
                     iteration=jnp.zeros((), jnp.int32))
 
@@ -143,7 +170,7 @@ def inherit(cfg: ExperimentConfig, states: PPIState, learner: int, source_cfg: E
     if count != cfg.ppi.pretrain_episodes:
         raise ValueError(f"{name}: its learners hold {count} episodes, which start this run's datasets; "
                          f"set ppi.pretrain_episodes={count} (now {cfg.ppi.pretrain_episodes})")
-    if (source_cfg.network.hidden, source_cfg.network.embed) != (cfg.network.hidden, cfg.network.embed):
+    if source_cfg.network != cfg.network:
         raise ValueError(f"{name}: its model (network {source_cfg.network}) differs from this run's {cfg.network}")
     if (source_cfg.horizon, source_cfg.game) != (cfg.horizon, cfg.game):
         raise ValueError(f"{name}: it played {source_cfg.game} for {source_cfg.horizon} rounds, this run "
@@ -181,8 +208,9 @@ def _fit(cfg: ExperimentConfig, params, data, count, iteration, key):
     def body(i, carry):
         params, opt_state, acc = carry
         idx = jax.random.randint(jax.random.fold_in(key, i), (cfg.ppi.fit_batch,), 0, count)
-        tokens = wm.codes_tokens(wm.unpack_codes(data[idx], cfg.horizon), table)
-        grads, parts = jax.grad(lambda q: wm.traced_loss(world, q, tokens), has_aux=True)(params)
+        codes, z = unpack_games(cfg, data[idx])
+        tokens = wm.codes_tokens(codes, table)
+        grads, parts = jax.grad(lambda q: wm.traced_loss(world, q, tokens, z), has_aux=True)(params)
         updates, opt_state = opt.update(grads, opt_state, params)
         last = (i >= steps - LOSS_WINDOW).astype(jnp.float32)
         acc = jax.tree_util.tree_map(lambda a, x: a + last * x, acc, wm.LossParts(*parts))
@@ -194,18 +222,31 @@ def _fit(cfg: ExperimentConfig, params, data, count, iteration, key):
     return params, jax.tree_util.tree_map(lambda a: a / n, acc)
 
 
-def _inference_gap(cfg: ExperimentConfig, params, codes):
-    """Mean per-round log-loss of the model's co-player predictions on held-out games ``codes``
-    minus that of the exact Bayes-optimal prediction for the U(0, 1)^5 pool (nats)."""
-    losses = wm.traced_inference_losses(world_config(cfg), params, wm.codes_tokens(codes, _table(cfg)))
+def inference_losses(cfg: ExperimentConfig, params, games) -> wm.InferenceLosses:
+    """The model's and the Bayes-optimal co-player predictions on ``games`` (``(codes, z)``, as
+    :func:`heldout_games`; ``z`` reaches a model with an opponent-ID input)."""
+    codes, z = games
+    return wm.traced_inference_losses(world_config(cfg), params, wm.codes_tokens(codes, _table(cfg)),
+                                      z if cfg.network.use_z else None)
+
+
+def _inference_gap(cfg: ExperimentConfig, params, games):
+    """Mean per-round log-loss of the model's co-player predictions on held-out ``games`` minus
+    that of the exact Bayes-optimal prediction for the U(0, 1)^5 pool (nats)."""
+    losses = inference_losses(cfg, params, games)
     return (losses.model - losses.bayes).mean()
 
 
+def heldout_games(cfg: ExperimentConfig, run_key: jax.Array):
+    """A seed's held-out diagnostic games ``(codes, z)`` (``ppi.heldout_episodes`` of tabular D0
+    kind) from its run key (:func:`ismarl.engines.seeds.seed_keys`), folded by
+    :data:`HELDOUT_FOLD`, which no phase's key uses: no training data is drawn from it."""
+    return pretrain_games(cfg, jax.random.fold_in(run_key, HELDOUT_FOLD), cfg.ppi.heldout_episodes, "tabular")
+
+
 def heldout_codes(cfg: ExperimentConfig, run_key: jax.Array) -> jnp.ndarray:
-    """A seed's held-out diagnostic games (``ppi.heldout_episodes`` of tabular D0 kind) from its
-    run key (:func:`ismarl.engines.seeds.seed_keys`), folded by :data:`HELDOUT_FOLD`, which no
-    phase's key uses: no training data is drawn from it."""
-    return pretrain_codes(cfg, jax.random.fold_in(run_key, HELDOUT_FOLD), cfg.ppi.heldout_episodes, "tabular")
+    """The outcome codes of :func:`heldout_games`."""
+    return heldout_games(cfg, run_key)[0]
 
 
 def make_iteration(cfg: ExperimentConfig, frozen_agents=()):
@@ -217,7 +258,7 @@ def make_iteration(cfg: ExperimentConfig, frozen_agents=()):
     n_learners = cfg.n_learners
 
     def phase(state: PPIState, run_key, frozen_params):
-        heldout = heldout_codes(cfg, run_key)
+        heldout = heldout_games(cfg, run_key)
         key = jax.random.fold_in(run_key, state.iteration)
         k_init, k_fit, k_play = jax.random.split(key, 3)
         if cfg.ppi.reinit:
@@ -232,17 +273,17 @@ def make_iteration(cfg: ExperimentConfig, frozen_agents=()):
         match_metrics = {}
         for m, (match, co) in enumerate(zip(matches, coplayers)):
             own = jax.tree_util.tree_map(lambda x: x[match.learner], params)
-            side_a = ppi_player(player, own, jax.random.fold_in(keys[2 * m], 1))
-            side_b, _ = make_player(co, keys[2 * m], match.episodes, learners=params, frozen=frozen_params,
-                                    agent=player, frozen_agents=frozen_agents)
+            side_b, z_b = make_player(co, keys[2 * m], match.episodes, learners=params, frozen=frozen_params,
+                                      agent=player, frozen_agents=frozen_agents)
+            side_a = ppi_player(player, own, jax.random.fold_in(keys[2 * m], 1), z_b if cfg.network.use_z else None)
             traj = play_match(keys[2 * m + 1], side_a, side_b, match.episodes, env)
             both = jnp.stack([traj.actions[0].T, traj.actions[1].T], axis=-1)  # (n, T, 2), the learner first
-            new[match.learner].append(wm.outcome_codes(both))
-            if co.kind == "learner":  # the co-learner keeps its side of the match too
-                new[co.index].append(wm.outcome_codes(both[..., ::-1]))
+            new[match.learner].append(pack_games(cfg, wm.outcome_codes(both), z_b))
+            if co.kind == "learner":  # the co-learner keeps its side of the match too (it saw z = 0)
+                new[co.index].append(pack_games(cfg, wm.outcome_codes(both[..., ::-1]), jnp.zeros_like(z_b)))
             coop = 1.0 - traj.actions.astype(jnp.float32)
             match_metrics[match.name] = MatchMetrics(reward=traj.rewards.mean(axis=(1, 2)), coop=coop.mean(axis=(1, 2)))
-        data = jnp.stack([jax.lax.dynamic_update_slice(state.data[i], wm.pack_codes(jnp.concatenate(new[i])), (state.count, 0))
+        data = jnp.stack([jax.lax.dynamic_update_slice(state.data[i], jnp.concatenate(new[i]), (state.count, 0))
                           for i in range(n_learners)])
         gap = jax.vmap(lambda p: _inference_gap(cfg, p, heldout))(params)
         learners = {"obs_ce": parts.obs_ce, "reward_se": parts.reward_se, "action_ce": parts.action_ce,
