@@ -55,10 +55,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 
 
-def readme_script():
-    """``results/step4/write_readme.py``, the script beside the Step-4 results it describes, as a module."""
-    path = RESULTS / "step4" / "write_readme.py"
-    spec = importlib.util.spec_from_file_location("write_readme", path)
+def readme_script(run: str = "step4"):
+    """``results/RUN/write_readme.py``, the script beside the results it describes, as a module."""
+    path = RESULTS / run / "write_readme.py"
+    spec = importlib.util.spec_from_file_location(f"write_readme_{run}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -27,6 +27,12 @@ def test_step4_readme_is_written_from_the_committed_results():
     assert readme_script().step4_readme(RESULTS) == (RESULTS / "step4" / "README.md").read_text()
 
 
+def test_ppi_step4_readme_is_written_from_the_committed_results():
+    """results/ppi_step4_b500/README.md is what its script writes from the committed files."""
+    script = readme_script("ppi_step4_b500")
+    assert script.readme(RESULTS) == (RESULTS / "ppi_step4_b500" / "README.md").read_text()
+
+
 def test_warmup_best_responders_on_the_five_seed_warm_up():
     """The five-seed warm-up of the Step-4 search: four of its agents meet the Step-1 criterion."""
     assert warmup_best_responders(W5) == {0: True, 1: True, 2: True, 3: False, 4: True}

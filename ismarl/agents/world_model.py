@@ -45,10 +45,12 @@ from ismarl.conventions import CC, COOPERATE, DEFECT, N_OBSERVATIONS, START, obs
 from ismarl.inference import coplayer_predictions, log_loss
 
 __all__ = [
-    "WorldModelConfig", "WorldModel", "Tokens", "Predictions", "LossParts", "episode_tokens",
-    "token_actions", "outcome_codes", "codes_tokens", "pack_codes", "unpack_codes", "pack_z", "unpack_z", "Z_BYTES", "check_z", "check_tokens", "check_model", "TOKEN_KINDS", "input_rows", "step_token", "head_outputs",
-    "model_outputs", "loss", "coplayer_probability", "coplayer_cooperation",
-    "InferenceLosses", "traced_inference_losses", "inference_gap", "make_optimizer", "fit_step", "fit", "traced_loss", "traced_coplayer_cooperation",
+    "WorldModelConfig", "WorldModel", "Tokens", "Predictions", "LossParts", "TOKEN_KINDS", "Z_BYTES",
+    "episode_tokens", "token_actions", "outcome_codes", "codes_tokens", "pack_codes", "unpack_codes",
+    "pack_z", "unpack_z", "check_tokens", "check_model", "check_z",
+    "input_rows", "step_token", "head_outputs", "model_outputs", "loss", "traced_loss",
+    "coplayer_probability", "coplayer_cooperation", "traced_coplayer_cooperation",
+    "InferenceLosses", "traced_inference_losses", "inference_gap", "make_optimizer", "fit_step", "fit",
 ]
 
 N_ACTIONS = 2

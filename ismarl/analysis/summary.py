@@ -282,7 +282,7 @@ SETTINGS = {
     "a2c": ("network.hidden", "network.embed", "network.use_z", "batch_size", "iterations", "a2c.learning_rate",
             "a2c.entropy_coef", "a2c.reward_scale", "a2c.advantage_norm", "a2c.gae_lambda", "a2c.td_lambda",
             "pools", "frozen", "init_from"),
-    "ppi": ("network.hidden", "network.embed", "batch_size", "iterations", "ppi.pretrain_episodes", "ppi.pretrain",
+    "ppi": ("network.hidden", "network.embed", "network.use_z", "batch_size", "iterations", "ppi.pretrain_episodes", "ppi.pretrain",
             "ppi.reinit", "ppi.epochs", "ppi.finetune_steps", "ppi.fit_batch", "ppi.learning_rate",
             "ppi.weight_decay", "ppi.beta", "ppi.q", "ppi.k", "ppi.rollout_horizon", "ppi.discount", "ppi.collect",
             "pools", "frozen", "init_from"),
