@@ -1,5 +1,6 @@
 """Training sharded over several devices (ismarl.runs.sharding): the placement rule, its errors,
-and a run on 4 host CPU devices that matches the same run on one device."""
+and runs on 4 host CPU devices (seeds split, and one seed's episodes split) that match the same
+runs on one device."""
 
 import json
 import os
@@ -28,6 +29,19 @@ def test_devices_for_rejects_a_bad_seed_count(seeds):
         sharding.devices_for(seeds, 4)
 
 
+@pytest.mark.parametrize("seeds, devices, expected", [
+    (4, 4, (4, 1)), (8, 4, (4, 1)), (6, 4, (2, 2)), (5, 4, (1, 4)), (1, 4, (1, 4)), (3, 4, (1, 4)), (2, 8, (2, 4)),
+    (3, 1, (1, 1)), (1, 8, (1, 8))])
+def test_split_devices_uses_the_most_devices_then_the_most_seed_groups(seeds, devices, expected):
+    assert sharding.split_devices(seeds, devices) == expected
+
+
+@pytest.mark.parametrize("seeds", [0, 1.0, None])
+def test_split_devices_rejects_a_bad_seed_count(seeds):
+    with pytest.raises(ValueError, match="n_seeds must be a positive integer"):
+        sharding.split_devices(seeds, 4)
+
+
 def test_plan_needs_a_device():
     with pytest.raises(ValueError, match="give at least one device"):
         sharding.plan(2, devices=[])
@@ -37,27 +51,43 @@ def test_one_device_leaves_the_chunk_and_the_arrays_alone():
     placement = sharding.plan(3, devices=jax.devices()[:1])
     assert placement.mesh is None and placement.n_devices == 1
     fn = lambda x: x  # noqa: E731
-    assert sharding.over_seeds(fn, placement) is fn
+    assert sharding.over_devices(fn, placement) is fn
     tree = {"a": np.zeros((3, 2))}
     assert sharding.place(tree, placement) is tree
     assert "3 seed(s) on 1 device" in placement.describe()
 
 
+def test_episodes_are_left_alone_without_a_mesh():
+    from ismarl.agents.match import shard_episodes
+    x = np.arange(6.0).reshape(2, 3)
+    assert shard_episodes(x) is x
+    assert jax.jit(shard_episodes)(x).tolist() == x.tolist()
+
+
 SCRIPT = textwrap.dedent("""
-    import json, sys
-    import jax
+    import json, re, sys
+    import jax, jax.numpy as jnp
+    from ismarl.engines.seeds import seed_keys
     from ismarl.experiments.presets import get_config as preset
-    from ismarl.runs.train import train
+    from ismarl.runs import sharding
+    from ismarl.runs.train import engine_for, initial_states, train
     out = sys.argv[1]
     lines = []
     assert jax.device_count() == int(sys.argv[2]), jax.devices()
-    train(preset("step1", "fast").replace(iterations=4), [0, 1, 2, 3], out + "/a2c", progress=False, log=lines.append)
+    step1 = preset("step1", "fast").replace(iterations=4)
+    train(step1, [0, 1, 2, 3], out + "/a2c", progress=False, log=lines.append)
+    train(step1, [7], out + "/a2c_one_seed", progress=False, log=lines.append)
     train(preset("ppi_step1", "fast").replace(iterations=1), [5, 6], out + "/ppi", progress=False, log=lines.append)
-    print(json.dumps(lines))
+    # the uniforms of one seed's rollout (1, rounds, 2 sides, episodes) as each device holds them
+    placement = sharding.plan(1)
+    states, keys = sharding.place((initial_states(step1, [7], None), jnp.stack([seed_keys(7)[1]])), placement)
+    hlo = sharding.over_devices(engine_for(step1).make_chunk(step1, 1, ()), placement).lower(states, keys, ()).compile().as_text()
+    shapes = sorted(set(re.findall(r"f32\\[1,%d,2,(\\d+)\\]" % step1.horizon, hlo)))
+    print(json.dumps({"log": lines, "episodes_per_device": shapes}))
 """)
 
 
-def _train_on(n_devices: int, out: Path) -> list[str]:
+def _train_on(n_devices: int, out: Path) -> dict:
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(ROOT),
            "XLA_FLAGS": f"--xla_force_host_platform_device_count={n_devices}"}
     res = subprocess.run([sys.executable, "-c", SCRIPT, str(out), str(n_devices)], env=env, capture_output=True, text=True,
@@ -86,13 +116,17 @@ def _close(a, b, tol):
 
 
 def test_four_devices_train_as_one(tmp_path):
-    """The same runs (A2C: 4 seeds, one per device; PPI: 2 seeds on 2 of 4 devices) on 4 host
-    devices and on one: parameters equal within float rounding, metrics within 1e-4."""
-    log4 = _train_on(4, tmp_path / "four")
-    log1 = _train_on(1, tmp_path / "one")
-    assert log4 == ["4 seeds on 4 cpu devices (1 per device)", "2 seeds on 2 cpu devices (1 per device) of 4 visible"]
-    assert log1 == []
-    for name in ("a2c", "ppi"):
+    """The same runs on 4 host devices and on one (A2C: 4 seeds, one per device, and one seed with
+    its 32 episodes split 8 per device; PPI: 2 seeds, each on 2 devices): parameters equal within
+    float rounding, metrics within 1e-4."""
+    four = _train_on(4, tmp_path / "four")
+    one = _train_on(1, tmp_path / "one")
+    assert four["log"] == ["4 seed(s) on 4 cpu devices: 4 seed group(s) of 1 seed(s)",
+                           "1 seed(s) on 4 cpu devices: 1 seed group(s) of 1 seed(s), each group's episodes split over 4 devices",
+                           "2 seed(s) on 4 cpu devices: 2 seed group(s) of 1 seed(s), each group's episodes split over 2 devices"]
+    assert one["log"] == []
+    assert four["episodes_per_device"] == ["8"] and one["episodes_per_device"] == ["32"]
+    for name in ("a2c", "a2c_one_seed", "ppi"):
         seeds4, params4, metrics4 = _final(tmp_path / "four" / name)
         seeds1, params1, metrics1 = _final(tmp_path / "one" / name)
         assert seeds4 == seeds1

@@ -264,7 +264,7 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
                     break
                 t_chunk = time.monotonic()
                 if n not in chunk_fns:
-                    chunk_fns[n] = sharding.over_seeds(engine.make_chunk(cfg, n, frozen_nets), placement)
+                    chunk_fns[n] = sharding.over_devices(engine.make_chunk(cfg, n, frozen_nets), placement)
                 states, chunk_metrics = chunk_fns[n](states, run_keys, frozen_params)
                 _check_finite_chunk(cfg, states, chunk_metrics, it, it + n, checkpoint.exists(out))
                 it += n
