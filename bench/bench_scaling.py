@@ -60,24 +60,33 @@ def ppi_config(batch: int, hidden: int, horizon: int, k: int, repeats: int, **_)
                        iterations=repeats + 1)
 
 
-def time_point(cfg, seeds: int, repeats: int) -> tuple[float, float]:
-    """(compile + first call seconds, best seconds of one iteration) for ``seeds`` seeds at once."""
+def memory(compiled) -> dict:
+    """XLA's buffer sizes of a compiled program (bytes of arguments, outputs, temporaries)."""
+    m = compiled.memory_analysis()
+    if m is None:
+        return {}
+    return {k: int(getattr(m, f"{k}_size_in_bytes")) for k in ("argument", "output", "temp")}
+
+
+def time_point(cfg, seeds: int, repeats: int) -> dict:
+    """``compile_s`` (compile and first call), ``seconds`` (best of ``repeats`` calls of one
+    iteration) and ``memory`` (:func:`memory`) for ``seeds`` seeds at once."""
     eng = engine_for(cfg)
     states = [eng.init_state(cfg, s) for s in range(seeds)]
     state = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *states)
     keys = jnp.stack([seed_keys(s)[1] for s in range(seeds)])
-    chunk = eng.make_chunk(cfg, 1)
     t = time.perf_counter()
-    state, _ = chunk(state, keys, ())
+    compiled = eng.make_chunk(cfg, 1).lower(state, keys, ()).compile()
+    state, _ = compiled(state, keys, ())
     jax.block_until_ready(state)
     compile_s = time.perf_counter() - t
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
-        state, _ = chunk(state, keys, ())
+        state, _ = compiled(state, keys, ())
         jax.block_until_ready(state)
         best = min(best, time.perf_counter() - t)
-    return compile_s, best
+    return {"compile_s": compile_s, "seconds": best, "memory": memory(compiled)}
 
 
 def sweep(name: str, base: dict, axes: dict, make, repeats: int) -> list[dict]:
@@ -86,9 +95,10 @@ def sweep(name: str, base: dict, axes: dict, make, repeats: int) -> list[dict]:
         for v in values:
             sizes = dict(base, **{axis: v})
             cfg = make(repeats=repeats, **sizes)
-            compile_s, s = time_point(cfg, sizes["seeds"], repeats)
-            points.append({"engine": name, "axis": axis, "value": v, "sizes": sizes, "seconds": s, "compile_s": compile_s})
-            print(f"{name} {axis}={v}: {s:.4f} s / iteration (compile {compile_s:.1f} s)", flush=True)
+            r = time_point(cfg, sizes["seeds"], repeats)
+            points.append({"engine": name, "axis": axis, "value": v, "sizes": sizes, "seconds": r["seconds"],
+                           "compile_s": r["compile_s"]})
+            print(f"{name} {axis}={v}: {r['seconds']:.4f} s / iteration (compile {r['compile_s']:.1f} s)", flush=True)
     return points
 
 

@@ -49,8 +49,8 @@ def test_github_path_rejects_other_hosts():
         colab.github_path("https://gitlab.com/ismarl/ismarl")
 
 
-def test_there_are_ten_chapters_with_a_measured_runtime():
-    assert len(CHAPTERS) == 10
+def test_there_are_eleven_chapters_with_a_measured_runtime():
+    assert len(CHAPTERS) == 11
     assert sorted(colab.CPU_SECONDS) == [p.stem for p in CHAPTERS]
     with pytest.raises(KeyError, match="no measured runtime for chapter 'appendix'"):
         colab.runtime_line("appendix")

@@ -134,3 +134,14 @@ def test_four_devices_train_as_one(tmp_path):
             lambda x, y: float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64)))), params4, params1))
         assert max(diffs) < 1e-4, (name, max(diffs))
         assert _close(metrics4, metrics1, 1e-4), name
+
+
+@pytest.mark.parametrize("n", [0, -1, 2.0, True])
+def test_train_on_host_devices_needs_a_device_count(tmp_path, n):
+    with pytest.raises(ValueError, match="n_devices must be a positive integer"):
+        sharding.train_on_host_devices("step1", tmp_path / "run", n_devices=n)
+
+
+def test_train_on_host_devices_reports_a_failed_run(tmp_path):
+    with pytest.raises(RuntimeError, match=r"training on 2 host devices failed \(exit 1\):\nerror: unknown experiment .step9."):
+        sharding.train_on_host_devices("step9", tmp_path / "run", n_devices=2)

@@ -169,3 +169,34 @@ def in_episode_grid(run_dir, iteration: int, co_players, episodes: int = 256):
     fig.suptitle(f"iteration {iteration}, mean ± std over seeds {list(seeds)}")
     fig.tight_layout()
     return fig
+
+
+def scaling_curves(points: list[dict], model=None, title: str = ""):
+    """One panel per engine: seconds per iteration (A2C) or phase (PPI) against each size, relative
+    to the smallest measured size, from ``bench_scaling``'s ``points`` (log-log; dashed: cost
+    proportional to the size). With a :class:`ismarl.analysis.cost.ScalingModel`, its prediction
+    along each axis is drawn thin, beyond the measurements up to 4x the largest size. Returns the
+    figure."""
+    engines = list(dict.fromkeys(p["engine"] for p in points))
+    fig, panels = plt.subplots(1, len(engines), figsize=(5.2 * len(engines), 3.8), squeeze=False)
+    for ax, engine in zip(panels[0], engines):
+        top = 1.0
+        for i, axis in enumerate(dict.fromkeys(p["axis"] for p in points if p["engine"] == engine)):
+            pts = sorted((p for p in points if p["engine"] == engine and p["axis"] == axis), key=lambda p: p["value"])
+            x0, y0 = pts[0]["value"], pts[0]["seconds"]
+            ax.plot([p["value"] / x0 for p in pts], [p["seconds"] / y0 for p in pts], "o-", color=f"C{i}",
+                    label=f"{axis} {x0}-{pts[-1]['value']}")
+            if model is not None:
+                xs = np.geomspace(x0, 4 * pts[-1]["value"], 30)
+                at0 = model.predict(engine, **{axis: x0})
+                ax.plot(xs / x0, [model.predict(engine, **{axis: float(v)}) / at0 for v in xs], color=f"C{i}", lw=0.7)
+                top = max(top, xs[-1] / x0)
+            top = max(top, pts[-1]["value"] / x0)
+        ax.plot([1, top], [1, top], "k--", lw=0.8, label="proportional")
+        ax.set(xscale="log", yscale="log", xlabel="size / smallest size", title=engine.upper(),
+               ylabel=f"time per {'phase' if engine == 'ppi' else 'iteration'} / at the smallest size")
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -20,6 +20,9 @@ communicate). E.g. 8 seeds on 4 GPUs: 4 x 1; one seed on 4 GPUs: 1 x 4; 5 seeds 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Callable, NamedTuple
 
 import jax
@@ -113,3 +116,21 @@ def over_devices(fn: Callable, placement: Placement) -> Callable:
     spec = PartitionSpec(SEED_AXIS)
     return jax.jit(jax.shard_map(fn, mesh=placement.mesh, in_specs=spec, out_specs=spec, axis_names={SEED_AXIS},
                                  check_vma=False))
+
+
+def train_on_host_devices(experiment: str, out, seeds: str = "1", n_devices: int = 4, scale: str = "fast",
+                          iterations: int | None = None, timeout: float = 900) -> list[str]:
+    """Train ``experiment`` into ``out`` in a fresh Python process that sees ``n_devices`` host CPU
+    devices (``XLA_FLAGS=--xla_force_host_platform_device_count``; the device count of a process
+    is fixed when JAX starts, so another process is needed). Same command line as
+    ``python -m ismarl train``; returns the lines it printed (the placement among them)."""
+    if not isinstance(n_devices, int) or isinstance(n_devices, bool) or n_devices < 1:
+        raise ValueError(f"n_devices must be a positive integer, got {n_devices!r}")
+    cmd = [sys.executable, "-m", "ismarl", "train", experiment, "--scale", scale, "--seeds", str(seeds),
+           "--out", str(out), "--no-progress"] + ([] if iterations is None else ["--iterations", str(iterations)])
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": f"--xla_force_host_platform_device_count={n_devices}"}
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    lines = (res.stdout + res.stderr).splitlines()
+    if res.returncode != 0:
+        raise RuntimeError(f"training on {n_devices} host devices failed (exit {res.returncode}):\n" + "\n".join(lines[-20:]))
+    return lines
