@@ -23,7 +23,7 @@ from ismarl.runs.store import read_config
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parent
-ABLATION = "ppi_step4_no_tabular"
+ABLATIONS = ("ppi_step4_no_tabular", "ppi_step4_opponent_id")
 
 
 def _pieces(run: Path) -> str:
@@ -64,9 +64,54 @@ def _seed_table(run: Path) -> str:
     return "\n".join(lines)
 
 
+def _ablation_section(run: Path, mixed_final: float) -> str:
+    """The section on one ablation run (learner against learner, as the mixed pool)."""
+    name = run.name
+    ab = learner_cooperation(run)
+    fresh_ab = fresh_cooperation(run)["learners"]
+    last_ab = max(r["iteration"] for r in read_metrics(run, "train"))
+    finals = [e["final"] for e in ab]
+    low = sum(f <= 0.2 for f in finals)
+    if name == "ppi_step4_no_tabular":
+        label = "no-tabular ablation"
+        what = ("The same setting without tabular co-players: D0 is random action sequences and every game is\n"
+                "against the other learner")
+    else:
+        label = "opponent-ID ablation"
+        what = ("The same setting with the co-player's identity given: each game's z (the tabular co-player's 10\n"
+                "log-probabilities of cooperating, zeros against the other learner) enters each learner's world\n"
+                "model as one GRU step before the first token, in training and when the learner plays")
+    v_ab = paper("Weis Fig 1A", f"{label}: PPI vs PPI cooperation")
+    text = f"""
+## The {label} (`results/{name}`)
+
+{what} (paper Fig 1A: {v_ab.text()}).
+
+```
+{read_manifest(run)["command"]}
+```
+
+{read_manifest(run)["wall_time_s"] / 60:.0f} min. Learner-vs-learner cooperation per seed:
+
+{_curve_table(run)}
+
+Evaluated like the mixed pool, learner against learner:
+
+```
+python -m ismarl evaluate results/{name} --coplayer-run results/{name} --coplayer-learner 1 --episodes 100 --out results/{name}/evaluate_learners.json
+```
+
+End of training (last 10 %): {", ".join(f"{f:.2f}" for f in finals)} (mean {np.mean(finals):.2f};
+the mixed pool {mixed_final:.2f}); fresh games {", ".join(f"{v['both']:.2f}" for v in fresh_ab.values())}.
+**<= 0.2 in {low} of {len(ab)} seeds**: our criterion for the ablation (every seed) is {"met" if low == len(ab) else "not met"}.
+Cooperation reached at most {max(e['max'] for e in ab):.2f} in a seed during training, and the last phase was the
+run's highest in {sum(e['argmax'] == last_ab for e in ab)} seed(s).
+"""
+    return text
+
+
 def readme(results: Path = RESULTS) -> str:
     run = results / "ppi_step4_b500"
-    ablation = results / ABLATION
     cfg = read_config(run)
     summ = learner_cooperation(run)
     held = held_count(run)
@@ -74,7 +119,6 @@ def readme(results: Path = RESULTS) -> str:
     tab = fresh_cooperation(run)
     tab_all = [tab[k][s]["coop"] for k in ("tabular", "tabular_2") for s in tab[k]]
     v_ll, v_tab = paper("Weis Fig 1A", "PPI vs PPI cooperation, phase 30"), paper("Weis Fig 1A", "PPI vs tabular cooperation")
-    v_ab = paper("Weis Fig 1A", "no-tabular ablation: PPI vs PPI cooperation")
     p = cfg.ppi
     rows = read_metrics(run, "train")
     ll = lambda lo, hi: np.array([np.mean([np.mean(r["matches"]["learner:0_vs_learner:1"]["coop"]) for r in rows
@@ -84,7 +128,7 @@ def readme(results: Path = RESULTS) -> str:
     tail = [[np.mean(r["matches"]["learner:0_vs_learner:1"]["coop"]) for r in rows
              if r["seed"] == e["seed"] and r["iteration"] > last - 5] for e in summ]
     spread = max(max(t) - min(t) for t in tail)
-    text = f"""# PPI Step 4 at `cpu` scale: the search run (in-sample) and the no-tabular ablation
+    text = f"""# PPI Step 4 at `cpu` scale: the search run (in-sample) and both ablations
 
 *Written by `python results/ppi_step4_b500/write_readme.py --write` from the committed files.*
 
@@ -134,37 +178,9 @@ ends at {v_ll.text()} at phase 30):
   per learner and seed in fresh games (paper ≈ {v_tab.text()}); learner 1 earns {rnd['mean']['learner_reward']:.3f}
   against them, always-defect {rnd['alld_reward']:.3f} on the same draws.
 """
-    if (ablation / "metrics.jsonl").exists():
-        ab = learner_cooperation(ablation)
-        fresh_ab = fresh_cooperation(ablation)["learners"]
-        last_ab = max(r["iteration"] for r in read_metrics(ablation, "train"))
-        text += f"""
-## The no-tabular ablation (`results/{ABLATION}`)
-
-The same setting without tabular co-players: D0 is random action sequences and every game is
-against the other learner (paper Fig 1A, dotted: {v_ab.text()}).
-
-```
-{read_manifest(ablation)["command"]}
-```
-
-{read_manifest(ablation)["wall_time_s"] / 60:.0f} min. Learner-vs-learner cooperation per seed:
-
-{_curve_table(ablation)}
-
-Evaluated like the mixed pool, learner against learner:
-
-```
-python -m ismarl evaluate results/{ABLATION} --coplayer-run results/{ABLATION} --coplayer-learner 1 --episodes 100 --out results/{ABLATION}/evaluate_learners.json
-```
-
-End of training (last 10 %): {", ".join(f"{e['final']:.2f}" for e in ab)} (mean {np.mean([e['final'] for e in ab]):.2f};
-the mixed pool {np.mean([e['final'] for e in summ]):.2f}); fresh games {", ".join(f"{v['both']:.2f}" for v in fresh_ab.values())}.
-**<= 0.2 in {sum(e['final'] <= 0.2 for e in ab)} of {len(ab)} seeds**: our criterion for the ablation (every seed) is not met,
-although the mean is near the paper's dotted line. Without tabular co-players the learners defect
-against each other for most of training but not all of it: cooperation reached {max(e['max'] for e in ab):.2f} in a seed,
-and the last phase was the run's highest in {sum(e['argmax'] == last_ab for e in ab)} seed(s).
-"""
+    for name in ABLATIONS:
+        if (results / name / "metrics.jsonl").exists():
+            text += _ablation_section(results / name, np.mean([e["final"] for e in summ]))
     return text
 
 
