@@ -35,7 +35,7 @@ CPU_SECONDS = {
     "08_mutual_extortion_sequence_agents": 87,
     "09_mixed_pool": 60,
     "10_predictive_policy_improvement": 899,
-    "11_scaling_up": 60,
+    "11_scaling_up": 20,
 }
 
 _CELL_HEADER = '''\
