@@ -13,6 +13,14 @@ and, all measured in the same run (this machine is shared: compare ratios, not s
   and the two heads, 2 FLOPs per multiply-add) times 4 (the rollout's forward pass, the loss's
   forward pass, and a backward pass counted as two forward passes), per second, and that rate as
   a fraction of the matmul rate;
+- the shipped Step-4 configuration (``step4`` at ``cpu`` scale: 5 seeds, 2 learners, GRU-32, 256
+  episodes per learner and iteration), seconds per iteration as each change to the engine left it:
+  the engine before them (per-round input rows gathered from the scanned observations, seeds
+  ``vmap``-ed, one device), then one-hot inputs multiplied inside the scan, then the seeds one at a
+  time (:func:`ismarl.engines.seeds.map_replicas`), then the seeds spread over the host's cores as
+  devices as ``python -m ismarl train`` places them (:mod:`ismarl.runs.sharding`, in a fresh
+  process that sees one device per core); and where one seed's iteration spends its time
+  (rollout, one learner's loss forward, its gradient);
 - the wall time of the shipped Step-1 run (``results/step1``) until its first probe meeting the
   criterion (:data:`ismarl.protocol.STEP1`: cooperation >= 0.9 with TFT in rounds 40-60, <= 0.05
   with ALLC).
@@ -21,7 +29,9 @@ and, all measured in the same run (this machine is shared: compare ratios, not s
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,13 +39,18 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from ismarl.agents.network import NetworkConfig
+from ismarl import games
+from ismarl.agents.match import play_match
+from ismarl.agents.network import NetworkConfig, gru_cell, heads, initial_state, input_table
+from ismarl.agents.players import network_player, tabular_player
 from ismarl.runs.provenance import describe_machine, git_commit, write_manifest
 from ismarl.engines.a2c import engine as a2c
 from ismarl.engines.seeds import seed_keys
 from ismarl.experiments.presets import get_config
 from ismarl.protocol import STEP1
+from ismarl.runs import sharding
 from ismarl.runs.metrics import read_metrics
+from ismarl.sim.core import make_params
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_a2c  # noqa: E402  (the bench's own baseline, beside this file)
@@ -95,6 +110,113 @@ def engine_runner(hidden: int, batch: int):
     return run, time.perf_counter() - t
 
 
+STEP4_CHUNK = 10  # iterations per timed call of the Step-4 chunk
+
+
+def former_sequence_outputs(config, params, obs, z=None, scan_unroll: int = 1):
+    """The engine's loss pass before the one-hot change, kept here as the baseline: every round's
+    input rows gathered from :func:`ismarl.agents.network.input_table` before the scan, the scan
+    running over those rows."""
+    gxs = input_table(params)[obs]
+    h0 = initial_state(config, params, z, obs.shape[1])
+
+    def body(h, gx):
+        h = gru_cell(params, gx, h)
+        return h, h
+
+    _, hs = jax.lax.scan(body, h0, gxs, unroll=scan_unroll)
+    return heads(params, hs)
+
+
+def step4_inputs():
+    cfg = get_config("step4", "cpu")
+    seeds = list(range(5))
+    states = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *[a2c.init_state(cfg, s) for s in seeds])
+    return cfg, states, jnp.stack([seed_keys(s)[1] for s in seeds])
+
+
+def timed_chunk(chunk, states, keys, repeats: int) -> float:
+    """Best seconds per iteration of ``repeats`` calls of a compiled chunk, after one call."""
+    jax.block_until_ready(chunk(states, keys, None))
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(chunk(states, keys, None))
+        best = min(best, time.perf_counter() - t)
+    return best / STEP4_CHUNK
+
+
+def step4_vmapped(former_inputs: bool, repeats: int) -> float:
+    """Seconds per iteration of the Step-4 chunk with its seeds ``vmap``-ed on one device, with
+    the former or the current input path."""
+    cfg, states, keys = step4_inputs()
+    current = a2c.sequence_outputs
+    a2c.sequence_outputs = former_sequence_outputs if former_inputs else current
+    try:
+        it = a2c.make_iteration(cfg)
+        one_seed = lambda s, k, f: jax.lax.scan(lambda c, _: it(c, k, f), s, None, length=STEP4_CHUNK)  # noqa: E731
+        chunk = jax.jit(jax.vmap(one_seed))
+        return timed_chunk(chunk, states, keys, repeats)  # traced and compiled here, inside the swap
+    finally:
+        a2c.sequence_outputs = current
+
+
+def step4_engine(repeats: int) -> tuple[float, str]:
+    """Seconds per iteration of the engine's Step-4 chunk placed on this process's devices as
+    training places it, and the placement."""
+    cfg, states, keys = step4_inputs()
+    placement = sharding.plan(len(keys))
+    states, keys = sharding.place((states, keys), placement)
+    chunk = sharding.over_devices(a2c.make_chunk(cfg, STEP4_CHUNK), placement)
+    return timed_chunk(chunk, states, keys, repeats), placement.describe()
+
+
+def step4_on_host_cores(repeats: int) -> dict:
+    """:func:`step4_engine` in a fresh process that sees one host device per core."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    sharding.use_host_cores(env)
+    res = subprocess.run([sys.executable, __file__, "--step4-engine", "--iterations", str(repeats)], env=env,
+                         capture_output=True, text=True, timeout=1800)
+    if res.returncode != 0:
+        raise RuntimeError("the Step-4 run on host devices failed:\n" + res.stderr[-2000:])
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def step4_profile(repeats: int) -> dict:
+    """Milliseconds of one Step-4 seed's pieces on one device: its three matches' rollout, one
+    learner's loss forward (256 episodes) and its gradient."""
+    cfg, states, _ = step4_inputs()
+    net, env = cfg.network, make_params(games.get(cfg.game), horizon=cfg.horizon, dtype=jnp.float32)
+    params = jax.tree_util.tree_map(lambda x: x[0], states.params)
+    p0, p1 = (jax.tree_util.tree_map(lambda x, i=i: x[i], params) for i in (0, 1))
+    n = cfg.batch_size // 2
+    key = jax.random.PRNGKey(0)
+
+    def rollout(p0, p1, key):
+        k = jax.random.split(key, 5)
+        return [play_match(k[0], network_player(net, p0), network_player(net, p1), n, env),
+                play_match(k[1], network_player(net, p0), tabular_player(jax.random.uniform(k[2], (n, 5))), n, env),
+                play_match(k[3], network_player(net, p1), tabular_player(jax.random.uniform(k[4], (n, 5))), n, env)]
+
+    k = jax.random.split(key, 3)
+    obs = jax.random.randint(k[0], (cfg.horizon, 2 * n), 0, 5)
+    actions = jax.random.randint(k[1], (cfg.horizon, 2 * n), 0, 2)
+    rewards = jax.random.normal(k[2], (cfg.horizon, 2 * n))
+    loss = lambda p: a2c.a2c_loss(p, net, cfg.a2c, obs, actions, rewards, None, ((0, n), (n, 2 * n)), 0.1)[0]  # noqa: E731
+    out = {}
+    for name, fn, args in (("rollout (3 matches)", rollout, (p0, p1, key)), ("loss forward (1 learner)", loss, (p0,)),
+                           ("loss gradient (1 learner)", jax.grad(loss), (p0,))):
+        f = jax.jit(fn)
+        jax.block_until_ready(f(*args))
+        best = float("inf")
+        for _ in range(max(repeats, 5)):
+            t = time.perf_counter()
+            jax.block_until_ready(f(*args))
+            best = min(best, time.perf_counter() - t)
+        out[name] = best * 1e3
+    return out
+
+
 def interleaved_best(runs, repeats: int) -> list[float]:
     """The best time of ``repeats`` calls of each function in ``runs``, calls interleaved."""
     best = [float("inf")] * len(runs)
@@ -116,12 +238,39 @@ def time_to_best_response(run_dir: Path):
     return out
 
 
+def step4_lines(repeats: int) -> list[str]:
+    """The Step-4 table (module docstring): each change's seconds per iteration and speed-up."""
+    before = step4_vmapped(True, repeats)
+    one_hot = step4_vmapped(False, repeats)
+    engine, _ = step4_engine(repeats)
+    cores = step4_on_host_cores(repeats)
+    rows = [("before: input rows gathered from the scanned observations, seeds vmapped, 1 device", before),
+            ("one-hot inputs multiplied inside the scan", one_hot),
+            ("and the seeds one at a time (`map_replicas`), 1 device", engine),
+            (f"and the seeds on {cores['devices']} host devices ({cores['placement']})", cores["seconds"])]
+    lines = ["Shipped Step-4 configuration (5 seeds, 2 learners, GRU-32, 256 episodes per learner and iteration), "
+             f"best of {repeats} calls of {STEP4_CHUNK} iterations:", "",
+             "| engine | s / iteration | speed-up over before |", "|---|---|---|"]
+    lines += [f"| {name} | {sec:.4f} | {before / sec:.2f}x |" for name, sec in rows]
+    prof = step4_profile(repeats)
+    lines += ["", "One Step-4 seed on one device, each piece alone (ms): "
+              + "; ".join(f"{k} {v:.1f}" for k, v in prof.items()), ""]
+    for ln in lines:
+        print(ln, flush=True)
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--iterations", type=int, default=3)
     ap.add_argument("--out", default=None)
     ap.add_argument("--run", default="results/step1")
+    ap.add_argument("--step4-engine", action="store_true", help="only time the engine's Step-4 chunk (JSON)")
     args = ap.parse_args()
+    if args.step4_engine:
+        seconds, placement = step4_engine(args.iterations)
+        print(json.dumps({"seconds": seconds, "placement": placement, "devices": jax.device_count()}))
+        return
     t0, commit = time.time(), git_commit()  # the code measured, before any output is written
     rate = matmul_rate()
     lines = [f"Machine: {describe_machine()}; load average at the start: {os.getloadavg()[0]:.2f}", "",
@@ -138,8 +287,9 @@ def main():
                          f"{batch * ROUNDS / ours / 1e6:.3f} M | {flops / 1e9:.1f} | {flops / rate:.2f} | {comp:.1f} |")
             print(lines[-1], flush=True)
     lines += ["", "Model FLOPs: a plain GRU's matmuls per agent-step x 4 (rollout, loss forward, backward as two "
-              "forward passes); the engine's input projection is a table lookup, so this counts work a plain "
-              "implementation does.", ""]
+              "forward passes); the engine's input projection is a product with a 5-row table, so this counts "
+              "work a plain implementation does.", ""]
+    lines += step4_lines(args.iterations)
     run = Path(args.run)
     if (run / "metrics.jsonl").exists():
         ttb = time_to_best_response(run)

@@ -12,7 +12,7 @@ from ismarl.engines.a2c.config import A2CConfig
 from ismarl.engines.experiment import (CONFIG_FORMAT, HASHED, ExperimentConfig, NetworkConfig, RunOptions, apply_overrides,
                                        from_dict)
 from ismarl.engines.schedule import Schedule
-from ismarl.engines.seeds import seed_keys
+from ismarl.engines.seeds import map_replicas, seed_keys
 from ismarl.experiments.presets import get_config
 
 
@@ -219,3 +219,13 @@ def test_a_run_option_set_at_the_top_level_is_named():
     assert cfg.a2c.learning_rate == Schedule(3e-3, 1e-4, 10)
     assert apply_overrides(cfg, ["a2c.learning_rate=0.01"]).a2c.learning_rate == Schedule(0.01)
 
+
+
+def test_map_replicas_runs_one_replica_at_a_time_on_the_cpu_with_vmaps_values():
+    f = lambda a, b: (jnp.tanh(a @ b), a.sum())  # noqa: E731
+    a = jax.random.normal(jax.random.PRNGKey(0), (3, 4, 5))
+    b = jax.random.normal(jax.random.PRNGKey(1), (3, 5, 2))
+    got, want = jax.jit(map_replicas(f))(a, b), jax.vmap(f)(a, b)
+    for x, y in zip(got, want):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+    assert jax.default_backend() != "cpu" or "scan" in str(jax.make_jaxpr(map_replicas(f))(a, b))

@@ -18,22 +18,18 @@ from ismarl.runs import sharding
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("seeds, devices, expected", [(4, 4, 4), (8, 4, 4), (6, 4, 3), (5, 4, 1), (2, 4, 2), (3, 1, 1), (1, 8, 1)])
-def test_devices_for_takes_the_largest_divisor(seeds, devices, expected):
-    assert sharding.devices_for(seeds, devices) == expected
-
-
-@pytest.mark.parametrize("seeds", [0, -2, 2.5, True, "4"])
-def test_devices_for_rejects_a_bad_seed_count(seeds):
-    with pytest.raises(ValueError, match="n_seeds must be a positive integer"):
-        sharding.devices_for(seeds, 4)
-
-
 @pytest.mark.parametrize("seeds, devices, expected", [
-    (4, 4, (4, 1)), (8, 4, (4, 1)), (6, 4, (2, 2)), (5, 4, (1, 4)), (1, 4, (1, 4)), (3, 4, (1, 4)), (2, 8, (2, 4)),
-    (3, 1, (1, 1)), (1, 8, (1, 8))])
-def test_split_devices_uses_the_most_devices_then_the_most_seed_groups(seeds, devices, expected):
+    (4, 4, (4, 1)), (8, 4, (4, 1)), (6, 4, (3, 1)), (5, 4, (3, 1)), (7, 4, (4, 1)), (1, 4, (1, 4)), (3, 4, (3, 1)),
+    (2, 8, (2, 4)), (3, 1, (1, 1)), (1, 8, (1, 8)), (5, 2, (2, 1)), (10, 8, (5, 1))])
+def test_split_devices_gives_each_group_the_lightest_load_with_the_fewest_groups(seeds, devices, expected):
     assert sharding.split_devices(seeds, devices) == expected
+
+
+@pytest.mark.parametrize("seeds, devices, padded", [(5, 2, 6), (7, 4, 8), (5, 4, 6), (6, 4, 6), (1, 4, 1), (3, 1, 3)])
+def test_placement_fills_the_groups_with_copies_of_the_last_seed(seeds, devices, padded):
+    s, e = sharding.split_devices(seeds, devices)
+    placement = sharding.Placement(seeds, s, e, None)
+    assert placement.padded_seeds == padded and padded % s == 0 and padded - seeds < s
 
 
 @pytest.mark.parametrize("seeds", [0, 1.0, None])
@@ -57,6 +53,20 @@ def test_one_device_leaves_the_chunk_and_the_arrays_alone():
     assert "3 seed(s) on 1 device" in placement.describe()
 
 
+def test_use_host_cores_sets_one_host_device_per_core_unless_the_flags_name_a_count(monkeypatch):
+    monkeypatch.setattr(sharding, "host_cores", lambda: 6)
+    env = {}
+    assert sharding.use_host_cores(env) == 6 and env["XLA_FLAGS"] == "--xla_force_host_platform_device_count=6"
+    env = {"XLA_FLAGS": "--xla_dump_to=/tmp/x"}
+    assert sharding.use_host_cores(env) == 6
+    assert env["XLA_FLAGS"] == "--xla_dump_to=/tmp/x --xla_force_host_platform_device_count=6"
+    env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+    assert sharding.use_host_cores(env) == 0 and env["XLA_FLAGS"] == "--xla_force_host_platform_device_count=1"
+    monkeypatch.setattr(sharding, "host_cores", lambda: 1)
+    env = {}
+    assert sharding.use_host_cores(env) == 1 and "XLA_FLAGS" not in env
+
+
 def test_episodes_are_left_alone_without_a_mesh():
     from ismarl.agents.match import shard_episodes
     x = np.arange(6.0).reshape(2, 3)
@@ -77,13 +87,19 @@ SCRIPT = textwrap.dedent("""
     step1 = preset("step1", "fast").replace(iterations=4)
     train(step1, [0, 1, 2, 3], out + "/a2c", progress=False, log=lines.append)
     train(step1, [7], out + "/a2c_one_seed", progress=False, log=lines.append)
+    train(step1, [0, 1, 2, 3, 4], out + "/a2c_filled", progress=False, log=lines.append)
     train(preset("ppi_step1", "fast").replace(iterations=1), [5, 6], out + "/ppi", progress=False, log=lines.append)
-    # the uniforms of one seed's rollout (1, rounds, 2 sides, episodes) as each device holds them
+    # the uniforms of one seed's rollout ((1,) rounds, 2 sides, episodes) as each device holds them
     placement = sharding.plan(1)
     states, keys = sharding.place((initial_states(step1, [7], None), jnp.stack([seed_keys(7)[1]])), placement)
     hlo = sharding.over_devices(engine_for(step1).make_chunk(step1, 1, ()), placement).lower(states, keys, ()).compile().as_text()
-    shapes = sorted(set(re.findall(r"f32\\[1,%d,2,(\\d+)\\]" % step1.horizon, hlo)))
-    print(json.dumps({"log": lines, "episodes_per_device": shapes}))
+    shapes = sorted(set(re.findall(r"f32\\[(?:1,)?%d,2,(\\d+)\\]" % step1.horizon, hlo)))
+    try:
+        sharding.place({"a": jnp.zeros((3, 2))}, sharding.plan(4))
+        place_error = None
+    except ValueError as e:
+        place_error = str(e)
+    print(json.dumps({"log": lines, "episodes_per_device": shapes, "place_error": place_error}))
 """)
 
 
@@ -116,17 +132,21 @@ def _close(a, b, tol):
 
 
 def test_four_devices_train_as_one(tmp_path):
-    """The same runs on 4 host devices and on one (A2C: 4 seeds, one per device, and one seed with
-    its 32 episodes split 8 per device; PPI: 2 seeds, each on 2 devices): parameters equal within
-    float rounding, metrics within 1e-4."""
+    """The same runs on 4 host devices and on one (A2C: 4 seeds, one per device; one seed with
+    its 32 episodes split 8 per device; 5 seeds in 3 groups of 2, the last seed repeated to fill
+    them; PPI: 2 seeds, each on 2 devices): parameters equal within float rounding, metrics within
+    1e-4."""
     four = _train_on(4, tmp_path / "four")
     one = _train_on(1, tmp_path / "one")
     assert four["log"] == ["4 seed(s) on 4 cpu devices: 4 seed group(s) of 1 seed(s)",
                            "1 seed(s) on 4 cpu devices: 1 seed group(s) of 1 seed(s), each group's episodes split over 4 devices",
+                           "5 seed(s) on 3 cpu devices: 3 seed group(s) of 2 seed(s) (the last seed repeated 1 time(s) to fill "
+                           "them, its copies dropped) of 4 visible",
                            "2 seed(s) on 4 cpu devices: 2 seed group(s) of 1 seed(s), each group's episodes split over 2 devices"]
     assert one["log"] == []
+    assert four["place_error"] == "every leaf needs a leading seed axis of 4, got shape (3, 2)"
     assert four["episodes_per_device"] == ["8"] and one["episodes_per_device"] == ["32"]
-    for name in ("a2c", "a2c_one_seed", "ppi"):
+    for name in ("a2c", "a2c_one_seed", "a2c_filled", "ppi"):
         seeds4, params4, metrics4 = _final(tmp_path / "four" / name)
         seeds1, params1, metrics1 = _final(tmp_path / "one" / name)
         assert seeds4 == seeds1

@@ -9,7 +9,10 @@ linear layer and fed as one extra GRU step before the first round.
 The forward pass is written once, as pure functions of the parameter dict (:func:`gru_cell`,
 :func:`heads`, :func:`sequence_outputs`). Because an observation takes only five values, the GRU's
 input-side gate pre-activations are a (5, 3H) table computed once per parameter set
-(:func:`input_table`); each round then costs one gather plus the recurrent matmul ``h @ W_h``.
+(:func:`input_table`); each round then costs one row of that table plus the recurrent matmul
+``h @ W_h``. Over a recorded sequence (:func:`sequence_outputs`) the row is picked by a one-hot
+product inside the scan: on XLA's CPU backend, gathering it from a per-round slice of the
+scanned inputs made each round several times slower (``bench/bench_a2c.py``).
 """
 
 from __future__ import annotations
@@ -112,15 +115,18 @@ def init_params(config: NetworkConfig, key: jax.Array):
 def sequence_outputs(config: NetworkConfig, params, obs, z=None, scan_unroll: int = 1):
     """Logits (T, N, 2) and values (T, N) of a network over observation indices ``obs`` (T, N).
 
-    The input side of every round is one gather from :func:`input_table` done before the scan;
-    the scan body is only the recurrent matmul and the gates.
+    The scan runs over one-hot observations (T, N, 5); each round's input side is their product
+    with :func:`input_table` (its rows exactly), then the recurrent matmul and the gates. Its body
+    is rematerialized (``jax.checkpoint``): the backward pass keeps only each round's state and
+    recomputes the gates, which on XLA's CPU backend is faster than reading them back.
     """
-    gxs = input_table(params)[obs]
+    table = input_table(params)
     h0 = initial_state(config, params, z, obs.shape[1])
 
-    def body(h, gx):
-        h = gru_cell(params, gx, h)
+    @jax.checkpoint  # the gradient recomputes each round's gates from its state: faster on CPU
+    def body(h, one_hot):
+        h = gru_cell(params, one_hot @ table, h)
         return h, h
 
-    _, hs = jax.lax.scan(body, h0, gxs, unroll=scan_unroll)
+    _, hs = jax.lax.scan(body, h0, jax.nn.one_hot(obs, N_OBSERVATIONS, dtype=table.dtype), unroll=scan_unroll)
     return heads(params, hs)

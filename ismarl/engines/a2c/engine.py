@@ -1,6 +1,6 @@
 """Advantage actor-critic for any number of learners and their co-player pools, as pure functions.
 
-Data flow of one iteration (:func:`make_iteration`), for every seed at once (``vmap``):
+Data flow of one iteration (:func:`make_iteration`), for every seed (:func:`make_chunk`):
 
 1. the iteration key is ``fold_in(run_key(seed), iteration)``, so the random stream depends
    only on (seed, iteration) and a resumed run repeats an uninterrupted one exactly;
@@ -36,7 +36,7 @@ from ismarl.engines.a2c.config import A2CConfig
 from ismarl.engines.experiment import ExperimentConfig
 from ismarl.engines.matches import Match, build_matches  # noqa: F401 (Match: part of this engine's API)
 from ismarl.engines.metrics import IterationMetrics, MatchMetrics
-from ismarl.engines.seeds import seed_keys
+from ismarl.engines.seeds import map_replicas, seed_keys
 from ismarl.sim.core import make_params
 
 
@@ -217,10 +217,11 @@ def make_iteration(cfg: ExperimentConfig, frozen_agents=()):
 @functools.lru_cache(maxsize=16)
 def make_chunk(cfg: ExperimentConfig, length: int, frozen_agents=()):
     """Jitted ``chunk(states, run_keys, frozen) -> (states, metrics)``: ``length`` iterations
-    for every seed (leading axis of ``states``, ``run_keys`` and ``frozen`` leaves)."""
+    for every seed (leading axis of ``states``, ``run_keys`` and ``frozen`` leaves; the seeds
+    side by side as :func:`ismarl.engines.seeds.map_replicas` runs them)."""
     it = make_iteration(cfg, frozen_agents)
 
     def one_seed(state, run_key, frozen):
         return jax.lax.scan(lambda s, _: it(s, run_key, frozen), state, None, length=length)
 
-    return jax.jit(jax.vmap(one_seed))
+    return jax.jit(map_replicas(one_seed))
