@@ -16,7 +16,8 @@ and, all measured in the same run (this machine is shared: compare ratios, not s
 - the shipped Step-4 configuration (``step4`` at ``cpu`` scale: 5 seeds, 2 learners, GRU-32, 256
   episodes per learner and iteration), seconds per iteration as each change to the engine left it:
   the engine before them (per-round input rows gathered from the scanned observations, seeds
-  ``vmap``-ed, one device), then one-hot inputs multiplied inside the scan, then the seeds one at a
+  ``vmap``-ed, one device), then one-hot inputs multiplied inside the scan (whose body is now
+  rematerialized, ``jax.checkpoint``), then the seeds one at a
   time (:func:`ismarl.engines.seeds.map_replicas`), then the seeds spread over the host's cores as
   devices as ``python -m ismarl train`` places them (:mod:`ismarl.runs.sharding`, in a fresh
   process that sees one device per core); and where one seed's iteration spends its time
@@ -245,15 +246,16 @@ def step4_lines(repeats: int) -> list[str]:
     engine, _ = step4_engine(repeats)
     cores = step4_on_host_cores(repeats)
     rows = [("before: input rows gathered from the scanned observations, seeds vmapped, 1 device", before),
-            ("one-hot inputs multiplied inside the scan", one_hot),
+            ("one-hot inputs multiplied inside the scan, scan body rematerialized", one_hot),
             ("and the seeds one at a time (`map_replicas`), 1 device", engine),
-            (f"and the seeds on {cores['devices']} host devices ({cores['placement']})", cores["seconds"])]
+            (f"and the seeds on {cores['devices']} host devices, one per core", cores["seconds"])]
     lines = ["Shipped Step-4 configuration (5 seeds, 2 learners, GRU-32, 256 episodes per learner and iteration), "
              f"best of {repeats} calls of {STEP4_CHUNK} iterations:", "",
              "| engine | s / iteration | speed-up over before |", "|---|---|---|"]
     lines += [f"| {name} | {sec:.4f} | {before / sec:.2f}x |" for name, sec in rows]
     prof = step4_profile(repeats)
-    lines += ["", "One Step-4 seed on one device, each piece alone (ms): "
+    lines += ["", f"Placement on the host devices: {cores['placement']}.", "",
+              "One Step-4 seed on one device, each piece alone (ms): "
               + "; ".join(f"{k} {v:.1f}" for k, v in prof.items()), ""]
     for ln in lines:
         print(ln, flush=True)
