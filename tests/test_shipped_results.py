@@ -33,6 +33,28 @@ def test_ppi_step4_readme_is_written_from_the_committed_results():
     assert script.readme(RESULTS) == (RESULTS / "ppi_step4_b500" / "README.md").read_text()
 
 
+@pytest.mark.skipif(not (RESULTS / "ppi_step4" / "README.md").exists(), reason="the held-out batch is not shipped yet")
+def test_ppi_step4_heldout_rate_is_what_its_files_give():
+    """results/ppi_step4/README.md (the held-out batch) is what its script writes, and the rate it
+    reports is the count of seeds held >= 0.8 in the run's metrics, the count of both learners
+    >= 0.8 in its fresh games, and the status table's."""
+    from ismarl.analysis.status import status_rows
+    from ismarl.analysis.summary import held_count, learner_cooperation
+
+    run = RESULTS / "ppi_step4"
+    script = readme_script("ppi_step4")
+    text = (run / "README.md").read_text()
+    assert script.readme(RESULTS) == text
+    n = len(learner_cooperation(run))
+    assert n >= 10
+    assert f"**Held >= 0.8 in {held_count(run)} of {n} held-out seeds**" in text
+    fresh = fresh_cooperation(run)["learners"]
+    assert sorted(fresh) == sorted(e["seed"] for e in learner_cooperation(run))
+    assert f"with each other in {sum(min(v['coop']) >= 0.8 for v in fresh.values())} of {n} seeds" in text
+    (row,) = [r for r in status_rows(RESULTS, background=None, replay_episodes=None) if r.figure == "Weis Fig 1A"]
+    assert row.ours_text.endswith(f"held in {held_count(run)} of {n} seeds, `results/ppi_step4`")
+
+
 def test_warmup_best_responders_on_the_five_seed_warm_up():
     """The five-seed warm-up of the Step-4 search: four of its agents meet the Step-1 criterion."""
     assert warmup_best_responders(W5) == {0: True, 1: True, 2: True, 3: False, 4: True}

@@ -261,6 +261,13 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     assert e["final"] == pytest.approx(0.925) and e["max"] == pytest.approx(0.95) and e["argmax"] == 250
     assert e["held"] == 1.0 and e["tabular_coop"] == pytest.approx(0.05) and e["rise"] == 100
     assert e["tabular_coop_2"] == pytest.approx(0.15) and e["tabular_reward_2"] == pytest.approx(0.9)
+    from ismarl.analysis.summary import cooperation_by_phase
+
+    by_phase = cooperation_by_phase(run)
+    assert sorted(by_phase) == [50 * (i + 1) for i in range(10)] and by_phase[150] == {0: pytest.approx(0.9)}
+    assert cooperation_by_phase(run, "learner:0_vs_random")[50] == {0: pytest.approx(0.275)}
+    with pytest.raises(ValueError, match="no training metrics of the match 'learner:0_vs_frozen:0'"):
+        cooperation_by_phase(run, "learner:0_vs_frozen:0")
     (e,) = learner_cooperation(run, tail=0.5)  # the last five points: 0.7, 0.9, 0.92, 0.95, 0.9
     assert e["held"] == pytest.approx(0.8) and e["final"] == pytest.approx(0.874)
     table = search_table([run])

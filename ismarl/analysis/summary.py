@@ -14,6 +14,7 @@ from ismarl.experiments.warmup import starting_pairs, warmup_best_responders
 from ismarl.protocol import EPISODE_PHASES, LEARNER_VS_LEARNER, ROUNDS_40_60, match_name
 from ismarl.runs.evaluate import read_evaluation
 from ismarl.runs.metrics import read_metrics
+from ismarl.runs.provenance import read_manifest
 from ismarl.runs.store import read_config
 
 LEARNER_MATCH = LEARNER_VS_LEARNER
@@ -22,6 +23,62 @@ LEARNER_MATCH = LEARNER_VS_LEARNER
 def _series(rows, seed, match, quantity):
     r = [d for d in rows if d["seed"] == seed and match in d["matches"]]
     return np.array([d["iteration"] for d in r]), np.array([d["matches"][match][quantity] for d in r], float)
+
+
+def cooperation_by_phase(run_dir, match: str = LEARNER_MATCH) -> dict[int, dict[int, float]]:
+    """Per training iteration (a PPI phase), per seed: the cooperation in ``match`` (mean of both
+    sides), from the run's training metrics."""
+    out: dict[int, dict[int, float]] = {}
+    for d in read_metrics(run_dir, "train"):
+        if match in d["matches"]:
+            out.setdefault(d["iteration"], {})[d["seed"]] = float(np.mean(d["matches"][match]["coop"]))
+    if not out:
+        raise ValueError(f"{run_dir} has no training metrics of the match {match!r} (yet)")
+    return out
+
+
+def phase_table(run_dir, every: int = 5, match: str = LEARNER_MATCH) -> str:
+    """A markdown table of :func:`cooperation_by_phase`: one row every ``every`` iterations (and the
+    first and the last), one column per seed."""
+    coop = cooperation_by_phase(run_dir, match)
+    seeds = sorted({s for by_seed in coop.values() for s in by_seed})
+    last = max(coop)
+    phases = sorted({min(coop), *(p for p in range(every, last + 1, every) if p in coop), last})
+    lines = ["| phase | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---" * (len(seeds) + 1) + "|"]
+    lines += [f"| {p} | " + " | ".join(f"{coop[p][s]:.2f}" if s in coop[p] else "—" for s in seeds) + " |"
+              for p in phases]
+    return "\n".join(lines)
+
+
+def pieces_text(run_dir) -> str:
+    """The pieces a run was trained in, from its manifest: phases, commit and wall time of each."""
+    m = read_manifest(run_dir)
+    pieces = m.get("pieces") or [{"from_iteration": 0, "to_iteration": m["iteration"], "commit": m["commit"],
+                                  "wall_time_s": m["wall_time_s"]}]
+    return "; ".join(f"phases {p['from_iteration']}-{p['to_iteration']}: commit {p['commit'][:7]}, "
+                     f"{p['wall_time_s'] / 60:.0f} min" for p in pieces)
+
+
+def ppi_seed_table(run_dir) -> str:
+    """Per seed of a PPI Step-4 run: learner-vs-learner cooperation at the end of training (last
+    10 %), its maximum, the first phase at 0.5, fresh games learner against learner and against
+    U(0, 1)^5 agents, and learner 1 against TFT / ALLC / ALLD (from ``evaluate.json``)."""
+    run = Path(run_dir)
+    summ = learner_cooperation(run)
+    fresh = fresh_cooperation(run)
+    ev = read_evaluation(run / EVALUATIONS["tabular"])["coplayers"]
+    lines = ["| seed | end of training (last 10 %) | max (phase) | first >= 0.5 | fresh games, learner vs learner "
+             "(1 / 2) | vs U(0,1)^5, fresh: learner 1 / 2 | learner 1 vs TFT (rounds 41-60) / ALLC / ALLD |",
+             "|---|---|---|---|---|---|---|"]
+    for k, e in enumerate(summ):
+        s = e["seed"]
+        ll = fresh["learners"][s]["coop"]
+        t1, t2 = fresh["tabular"][s]["coop"], fresh["tabular_2"][s]["coop"]
+        named = [ev[c]["per_seed"][k] for c in ("tft", "allc", "alld")]
+        lines.append(f"| {s} | {e['final']:.2f} | {e['max']:.2f} ({e['argmax']}) | {e['rise'] or '-'} | "
+                     f"{ll[0]:.2f} / {ll[1]:.2f} | {t1:.3f} / {t2:.3f} | {named[0]['coop_rounds_40_60']:.2f} / "
+                     f"{named[1]['learner']['coop']:.3f} / {named[2]['learner']['coop']:.3f} |")
+    return "\n".join(lines)
 
 
 def learner_cooperation(run_dir, tail: float = 0.1, threshold: float = 0.8, rows=None,

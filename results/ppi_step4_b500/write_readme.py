@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ismarl.analysis.status import paper
-from ismarl.analysis.summary import fresh_cooperation, held_count, learner_cooperation
+from ismarl.analysis.summary import (fresh_cooperation, held_count, learner_cooperation, phase_table, pieces_text,
+                                     ppi_seed_table)
 from ismarl.runs.evaluate import read_evaluation
 from ismarl.runs.metrics import read_metrics
 from ismarl.runs.provenance import read_manifest
@@ -24,44 +25,6 @@ from ismarl.runs.store import read_config
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parent
 ABLATIONS = ("ppi_step4_no_tabular", "ppi_step4_opponent_id")
-
-
-def _pieces(run: Path) -> str:
-    m = read_manifest(run)
-    pieces = m.get("pieces") or [{"from_iteration": 0, "to_iteration": m["iteration"], "commit": m["commit"],
-                                  "wall_time_s": m["wall_time_s"]}]
-    return "; ".join(f"phases {p['from_iteration']}-{p['to_iteration']}: commit {p['commit'][:7]}, "
-                     f"{p['wall_time_s'] / 60:.0f} min" for p in pieces)
-
-
-def _curve_table(run: Path, every: int = 5) -> str:
-    """Learner-vs-learner cooperation (mean of both learners) per seed every ``every`` phases."""
-    rows = read_metrics(run, "train")
-    seeds = sorted({r["seed"] for r in rows})
-    last = max(r["iteration"] for r in rows)
-    phases = sorted({1, *range(every, last + 1, every), last})
-    coop = {(r["iteration"], r["seed"]): float(np.mean(r["matches"]["learner:0_vs_learner:1"]["coop"])) for r in rows}
-    lines = ["| phase | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---" * (len(seeds) + 1) + "|"]
-    lines += [f"| {p} | " + " | ".join(f"{coop[p, s]:.2f}" for s in seeds) + " |" for p in phases]
-    return "\n".join(lines)
-
-
-def _seed_table(run: Path) -> str:
-    summ = learner_cooperation(run)
-    fresh = fresh_cooperation(run)
-    ev = read_evaluation(run / "evaluate.json")["coplayers"]
-    lines = ["| seed | end of training (last 10 %) | max (phase) | first >= 0.5 | fresh games, learner vs learner "
-             "(1 / 2) | vs U(0,1)^5, fresh: learner 1 / 2 | learner 1 vs TFT (rounds 41-60) / ALLC / ALLD |",
-             "|---|---|---|---|---|---|---|"]
-    for k, e in enumerate(summ):
-        s = e["seed"]
-        ll = fresh["learners"][s]["coop"]
-        t1, t2 = fresh["tabular"][s]["coop"], fresh["tabular_2"][s]["coop"]
-        named = [ev[c]["per_seed"][k] for c in ("tft", "allc", "alld")]
-        lines.append(f"| {s} | {e['final']:.2f} | {e['max']:.2f} ({e['argmax']}) | {e['rise'] or '-'} | "
-                     f"{ll[0]:.2f} / {ll[1]:.2f} | {t1:.3f} / {t2:.3f} | {named[0]['coop_rounds_40_60']:.2f} / "
-                     f"{named[1]['learner']['coop']:.3f} / {named[2]['learner']['coop']:.3f} |")
-    return "\n".join(lines)
 
 
 def _ablation_section(run: Path, mixed_final: float) -> str:
@@ -93,7 +56,7 @@ def _ablation_section(run: Path, mixed_final: float) -> str:
 
 {read_manifest(run)["wall_time_s"] / 60:.0f} min. Learner-vs-learner cooperation per seed:
 
-{_curve_table(run)}
+{phase_table(run)}
 
 Evaluated like the mixed pool, learner against learner:
 
@@ -141,14 +104,16 @@ half against the other learner and half against fresh U(0, 1)^5 agents. GRU-{cfg
 β = {p.beta:g} on per-round Q̂ from K = {p.k} rollouts of {p.rollout_horizon} rounds; the first fit {p.epochs:g}
 epochs at lr {p.learning_rate:g} (batch {p.fit_batch}), then {p.finetune_steps} fine-tuning steps per phase at lr
 {p.finetune_learning_rate:g}. Each phase adds a tenth of D0, the paper's proportion (20,000 new games on
-200,000); the Step 1-3 presets add 300 games to 20,000. This setting is now the `ppi_step4` cpu preset.
-These are the seeds (0-4) the setting was chosen on: **in-sample**. No held-out batch has run yet.
+200,000); the Step 1-3 presets add 300 games to 20,000. The `ppi_step4` cpu preset is this setting with
+K = 16 rollouts instead of {p.k}: a second try on seeds 0-3 (`results/ppi_step4_search/README.md`) rose
+earlier and higher in every seed. These are seeds the setting was chosen on: **in-sample**. The held-out
+batch is `results/ppi_step4` once shipped.
 
 ```
 {read_manifest(run)["command"]}
 ```
 
-Run in pieces ({_pieces(run)}), {read_manifest(run)["wall_time_s"] / 60:.0f} min in all on the
+Run in pieces ({pieces_text(run)}), {read_manifest(run)["wall_time_s"] / 60:.0f} min in all on the
 shared 2-core CPU, five seeds in one program. Evaluations (100 fresh games per seed and co-player):
 
 ```
@@ -161,12 +126,12 @@ python -m ismarl evaluate results/ppi_step4_b500 --learner 1 --coplayers random 
 
 Learner-vs-learner cooperation (mean of both learners) during training, per seed:
 
-{_curve_table(run)}
+{phase_table(run)}
 
 Per seed at the end (our criterion: held >= 0.8 over the last 10 % of training; the paper's curve
 ends at {v_ll.text()} at phase 30):
 
-{_seed_table(run)}
+{ppi_seed_table(run)}
 
 - **Held >= 0.8 in {held} of {len(summ)} seeds** (in-sample); mean at the end
   {np.mean([e['final'] for e in summ]):.2f} against the paper's {v_ll.text()}: **Fig 1A is not reproduced at this
