@@ -45,6 +45,11 @@ def _ablation_section(run: Path, mixed_final: float) -> str:
                 "log-probabilities of cooperating, zeros against the other learner) enters each learner's world\n"
                 "model as one GRU step before the first token, in training and when the learner plays")
     v_ab = paper("Weis Fig 1A", f"{label}: PPI vs PPI cooperation")
+    tabular, per_seed = "", ""
+    if (run / "evaluate.json").exists():  # against tabular and named co-players, as the mixed pool
+        tabular = (f"\npython -m ismarl evaluate results/{name} --coplayers random,tft,allc,alld --episodes 100 --out results/{name}/evaluate.json"
+                   f"\npython -m ismarl evaluate results/{name} --learner 1 --coplayers random --episodes 100 --out results/{name}/evaluate_learner2.json")
+        per_seed = f"\n{ppi_seed_table(run)}\n"
     text = f"""
 ## The {label} (`results/{name}`)
 
@@ -58,12 +63,12 @@ def _ablation_section(run: Path, mixed_final: float) -> str:
 
 {phase_table(run)}
 
-Evaluated like the mixed pool, learner against learner:
+Evaluated like the mixed pool{"" if tabular else ", learner against learner"}:
 
 ```
-python -m ismarl evaluate results/{name} --coplayer-run results/{name} --coplayer-learner 1 --episodes 100 --out results/{name}/evaluate_learners.json
+python -m ismarl evaluate results/{name} --coplayer-run results/{name} --coplayer-learner 1 --episodes 100 --out results/{name}/evaluate_learners.json{tabular}
 ```
-
+{per_seed}
 End of training (last 10 %): {", ".join(f"{f:.2f}" for f in finals)} (mean {np.mean(finals):.2f};
 the mixed pool {mixed_final:.2f}); fresh games {", ".join(f"{v['both']:.2f}" for v in fresh_ab.values())}.
 **<= 0.2 in {low} of {len(ab)} seeds**: our criterion for the ablation (every seed) is {"met" if low == len(ab) else "not met"}.
