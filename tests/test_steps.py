@@ -268,6 +268,10 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
     assert cooperation_by_phase(run, "learner:0_vs_random")[50] == {0: pytest.approx(0.275)}
     with pytest.raises(ValueError, match="no training metrics of the match 'learner:0_vs_frozen:0'"):
         cooperation_by_phase(run, "learner:0_vs_frozen:0")
+    from ismarl.analysis.summary import phase_table
+
+    assert phase_table(run, every=200).splitlines()[2:] == ["| 50 | 0.10 |", "| 200 | 0.85 |", "| 400 | 0.92 |",
+                                                             "| 500 | 0.90 |"]
     (e,) = learner_cooperation(run, tail=0.5)  # the last five points: 0.7, 0.9, 0.92, 0.95, 0.9
     assert e["held"] == pytest.approx(0.8) and e["final"] == pytest.approx(0.874)
     table = search_table([run])
@@ -434,3 +438,12 @@ def test_starting_pairs_follow_the_loaded_seeds(tmp_path):
         warmup_best_responders(src)  # 10-round episodes
     with pytest.raises(ValueError, match="rounds 40-60"):
         starting_pairs_table([run], src)
+
+
+def test_readme_main_prints_or_writes_the_readme(tmp_path, capsys):
+    from ismarl.analysis.summary import readme_main
+
+    readme_main("The report.\n\nMore.", lambda: "# text\n", tmp_path, [])
+    assert capsys.readouterr().out == "# text\n\n" and not (tmp_path / "README.md").exists()
+    readme_main("The report.", lambda: "# text\n", tmp_path, ["--write"])
+    assert (tmp_path / "README.md").read_text() == "# text\n"

@@ -4,8 +4,10 @@ held, and how the learners treated tabular co-players; and of its fresh-episode 
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -387,3 +389,15 @@ def settings_table(experiment: str, fields=None) -> str:
         a, b = (_setting_text(value(dicts[p], f)) for p in ("paper", "cpu"))
         rows.append(f"| {_SETTING_NAMES.get(f, f)} | {a} | {b} | {'' if a == b else 'differs'} |")
     return "\n".join(rows)
+
+
+def readme_main(doc: str, readme: Callable[[], str], here, argv=None) -> None:
+    """The command line of a ``results/<run>/write_readme.py`` script: print what ``readme()``
+    writes, or with ``--write`` (re)write ``README.md`` in ``here``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="write README.md beside the script")
+    text = readme()
+    if parser.parse_args(argv).write:
+        (Path(here) / "README.md").write_text(text)
+    else:
+        print(text)

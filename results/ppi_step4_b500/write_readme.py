@@ -9,14 +9,13 @@ A test checks that the committed README is what this script writes from the comm
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 from ismarl.analysis.status import paper
 from ismarl.analysis.summary import (fresh_cooperation, held_count, learner_cooperation, phase_table, pieces_text,
-                                     ppi_seed_table)
+                                     ppi_seed_table, readme_main)
 from ismarl.runs.evaluate import read_evaluation
 from ismarl.runs.metrics import read_metrics
 from ismarl.runs.provenance import read_manifest
@@ -154,16 +153,5 @@ ends at {v_ll.text()} at phase 30):
     return text
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="write README.md beside this script")
-    args = parser.parse_args()
-    text = readme()
-    if args.write:
-        (HERE / "README.md").write_text(text)
-    else:
-        print(text)
-
-
 if __name__ == "__main__":
-    main()
+    readme_main(__doc__, readme, HERE)
