@@ -115,8 +115,8 @@ def test_ppi_agent_errors():
 # 3. the phase loop --------------------------------------------------------------------------------
 def test_d0_kinds():
     cfg = tiny(horizon=60)
-    tab = ppi.pretrain_codes(cfg, jax.random.PRNGKey(0), 400)
-    coin = ppi.pretrain_codes(cfg, jax.random.PRNGKey(0), 400, "random_actions")
+    tab, _ = ppi.pretrain_games(cfg, jax.random.PRNGKey(0), 400)
+    coin, _ = ppi.pretrain_games(cfg, jax.random.PRNGKey(0), 400, "random_actions")
     assert tab.shape == coin.shape == (400, 60)
     own = np.asarray(coin) // 2
     assert abs(own.mean() - 0.5) < 0.02  # fair coins

@@ -117,11 +117,6 @@ def pretrain_games(cfg: ExperimentConfig, key: jax.Array, n: int, kind: str | No
     return codes, strategies.log_probs(b).astype(jnp.float32)
 
 
-def pretrain_codes(cfg: ExperimentConfig, key: jax.Array, n: int, kind: str | None = None) -> jnp.ndarray:
-    """The outcome codes (n, T) of :func:`pretrain_games`."""
-    return pretrain_games(cfg, key, n, kind)[0]
-
-
 def _code_width(cfg: ExperimentConfig) -> int:
     return -(-cfg.horizon // wm.CODES_PER_BYTE)
 
@@ -243,11 +238,6 @@ def heldout_games(cfg: ExperimentConfig, run_key: jax.Array):
     kind) from its run key (:func:`ismarl.engines.seeds.seed_keys`), folded by
     :data:`HELDOUT_FOLD`, which no phase's key uses: no training data is drawn from it."""
     return pretrain_games(cfg, jax.random.fold_in(run_key, HELDOUT_FOLD), cfg.ppi.heldout_episodes, "tabular")
-
-
-def heldout_codes(cfg: ExperimentConfig, run_key: jax.Array) -> jnp.ndarray:
-    """The outcome codes of :func:`heldout_games`."""
-    return heldout_games(cfg, run_key)[0]
 
 
 def make_iteration(cfg: ExperimentConfig, frozen_agents=()):
