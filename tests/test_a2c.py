@@ -141,6 +141,20 @@ def test_presets_and_overrides():
         apply_overrides(cfg, ["a2c.entropy=0.1"])
 
 
+def test_a_whole_number_for_a_real_field_keeps_the_config_hash():
+    """``--set ppi.beta=100`` is the preset's 100.0 (same config, same hash, so ``--resume`` accepts
+    it); an integer field stays an integer and a schedule of reals takes a whole number as real."""
+    ppi = get_config("ppi_step4", "cpu")
+    for text in ("100", "100.0", "1e2"):
+        same = apply_overrides(ppi, [f"ppi.beta={text}"])
+        assert type(same.ppi.beta) is float and same.hash() == ppi.hash()
+    assert apply_overrides(ppi, [f"ppi.k={ppi.ppi.k}"]).hash() == ppi.hash()
+    step1 = get_config("step1", "fast")
+    one = apply_overrides(step1, ["a2c.learning_rate=1"])
+    assert one.a2c.learning_rate == Schedule(1.0) and type(one.a2c.learning_rate.start) is float
+    assert apply_overrides(step1, ["network.hidden=8"]).network.hidden == 8
+
+
 def test_a_schedule_holds_then_falls_linearly():
     """``start`` until ``begin``, then linear to ``end`` over ``steps`` iterations, then ``end``; a
     number is a constant schedule, and so is one without an end."""

@@ -292,16 +292,23 @@ def from_dict(d: dict) -> ExperimentConfig:
 
 
 def _parse_value(key: str, value: str, current):
-    """The JSON value of ``--set key=value``; a bare word for a text field is taken as text."""
+    """The JSON value of ``--set key=value``; a bare word for a text field is taken as text. A whole
+    number given for a field that holds a real number (or for a schedule of one) is that real
+    number, so that ``--set ppi.beta=100`` makes the same config, and the same hash, as the preset's
+    100.0."""
     if value.strip() in ("None", "none"):
         return None
     try:
-        return json.loads(value)
+        parsed = json.loads(value)
     except json.JSONDecodeError:
         if isinstance(current, str) and value.strip():
             return value.strip()
         raise ValueError(f"--set {key}={value}: {value!r} is not a JSON value (numbers as 1e-3 or 32, text in "
                          "double quotes, lists as [..], null, true/false)") from None
+    real = current.get("start") if isinstance(current, dict) else current
+    if type(parsed) is int and type(real) is float:
+        return float(parsed)
+    return parsed
 
 
 def _assign(d: dict, assignment) -> tuple[str, str]:
