@@ -240,6 +240,31 @@ def test_training_in_commands_of_a_time_budget_resumes_exactly(full, tmp_path, c
     assert [(p["from_iteration"], p["to_iteration"]) for p in manifest["pieces"]] == [(0, 2), (2, 4)]
 
 
+def test_an_interrupted_piece_is_recorded_in_the_manifest(full, tmp_path, monkeypatch, capsys):
+    """Ctrl-C after a checkpoint: the command exits 130, the manifest lists the iterations that
+    piece saved, and ``--resume`` finishes the run as one uninterrupted run, its manifest listing
+    both pieces."""
+    run = tmp_path / "run"
+    command = [*ARGS, "--out", str(run), "--resume", "--manifest"]
+    real_save = train_mod.checkpoint.save
+
+    def save_then_interrupt(*args, **kw):
+        real_save(*args, **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_mod.checkpoint, "save", save_then_interrupt)
+    assert main(command) == 130
+    assert "interrupted (the last checkpoint is kept" in capsys.readouterr().err
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert not manifest["finished"] and manifest["iteration"] == 2
+    assert [(p["from_iteration"], p["to_iteration"]) for p in manifest["pieces"]] == [(0, 2)]
+    monkeypatch.setattr(train_mod.checkpoint, "save", real_save)
+    assert main(command) == 0
+    _same_run(full, run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["finished"] and [(p["from_iteration"], p["to_iteration"]) for p in manifest["pieces"]] == [(0, 2), (2, 4)]
+
+
 def test_divergence_stops_without_saving_the_bad_state(tmp_path, monkeypatch, capsys):
     real = train_mod.engine_for
 

@@ -311,13 +311,16 @@ def train_piece(cfg: ExperimentConfig, seeds, out, resume: bool = False, manifes
     """:func:`train` (``options``: ``stop_at``, ``budget``, ``progress``, ``log``) as one piece of a
     run that may take several commands; returns the iteration reached. With ``manifest`` (extra
     fields such as ``experiment``), the piece is added to the run's ``manifest.json``
-    (:func:`ismarl.runs.provenance.write_run_manifest`)."""
+    (:func:`ismarl.runs.provenance.write_run_manifest`), also when the piece is interrupted (Ctrl-C)
+    or fails after checkpointing: the iterations it saved are recorded as trained by it."""
     first = checkpoint.iteration(out) if resume and Path(out).is_dir() else 0
     started, t0 = utc_now(), time.time()
     commit = git_commit() if manifest is not None else None  # the code the piece starts with
-    train(cfg, seeds, out, resume=resume, **options)
-    reached = checkpoint.iteration(out)
-    if manifest is not None and reached > first:
-        write_run_manifest(out, started_utc=started, wall_time_s=time.time() - t0, commit=commit, from_iteration=first,
-                           to_iteration=reached, finished=reached >= cfg.iterations, config_hash=cfg.hash(), **manifest)
+    try:
+        train(cfg, seeds, out, resume=resume, **options)
+    finally:
+        reached = checkpoint.iteration(out) if checkpoint.exists(out) else first
+        if manifest is not None and reached > first:
+            write_run_manifest(out, started_utc=started, wall_time_s=time.time() - t0, commit=commit, from_iteration=first,
+                               to_iteration=reached, finished=reached >= cfg.iterations, config_hash=cfg.hash(), **manifest)
     return reached
