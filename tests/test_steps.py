@@ -447,3 +447,25 @@ def test_readme_main_prints_or_writes_the_readme(tmp_path, capsys):
     assert capsys.readouterr().out == "# text\n\n" and not (tmp_path / "README.md").exists()
     readme_main("The report.", lambda: "# text\n", tmp_path, ["--write"])
     assert (tmp_path / "README.md").read_text() == "# text\n"
+
+
+def test_ppi_rate_table_counts_held_seeds_per_run(tmp_path):
+    """One row per PPI run: K from its config, its seeds, phases reached of the configured ones,
+    seeds held >= 0.8 over the last 10 % and the mean there."""
+    from ismarl.analysis.summary import ppi_rate_table
+
+    def run(name, k, curves):
+        d = tmp_path / name
+        d.mkdir()
+        cfg = get_config("ppi_step4", "cpu").to_dict()
+        (d / "config.json").write_text(json.dumps({"config": dict(cfg, ppi=dict(cfg["ppi"], k=k))}))
+        rows = [{"kind": "train", "iteration": it + 1, "seed": seed, "wall_s": 1.0,
+                 "matches": {"learner:0_vs_learner:1": {"reward": [c, c], "coop": [c, c]}}, "learners": {}}
+                for seed, curve in curves.items() for it, c in enumerate(curve)]
+        (d / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in rows))
+        return d
+
+    held, fell = [0.2] * 9 + [0.9], [0.9] * 9 + [0.5]
+    table = ppi_rate_table({"a": run("a", 8, {0: held, 1: fell}), "b": run("b", 16, {7: fell})})
+    assert table.splitlines()[2:] == ["| a | 8 | 0, 1 | 10 of 30 | 1 of 2 | 0.70 |",
+                                      "| b | 16 | 7 | 10 of 30 | 0 of 1 | 0.50 |"]

@@ -83,6 +83,21 @@ def ppi_seed_table(run_dir) -> str:
     return "\n".join(lines)
 
 
+def ppi_rate_table(runs: dict, threshold: float = 0.8) -> str:
+    """A markdown table of PPI Step-4 runs (``{label: run_dir}``), one row each: K (rollouts per
+    action), seeds, phases reached of the configured ones, seeds that held learner-vs-learner
+    cooperation >= ``threshold`` over the last 10 % of their phases (:func:`held_count`) and the
+    mean cooperation there."""
+    lines = [f"| run | K | seeds | phases | held >= {threshold:g} (last 10 %) | mean at the end |", "|---|---|---|---|---|---|"]
+    for label, run in runs.items():
+        cfg, summ = read_config(run), learner_cooperation(run, threshold=threshold)
+        lines.append(f"| {label} | {cfg.ppi.k} | {', '.join(str(e['seed']) for e in summ)} | "
+                     f"{max(cooperation_by_phase(run))} of {cfg.iterations} | "
+                     f"{sum(e['held'] >= threshold for e in summ)} of {len(summ)} | "
+                     f"{np.mean([e['final'] for e in summ]):.2f} |")
+    return "\n".join(lines)
+
+
 def learner_cooperation(run_dir, tail: float = 0.1, threshold: float = 0.8, rows=None,
                         match: str = LEARNER_MATCH) -> list[dict]:
     """Per seed: learner-vs-learner cooperation (mean of both learners) at the end (mean of the last
