@@ -111,7 +111,7 @@ epochs at lr {p.learning_rate:g} (batch {p.fit_batch}), then {p.finetune_steps} 
 200,000); the Step 1-3 presets add 300 games to 20,000. The `ppi_step4` cpu preset is this setting with
 K = 16 rollouts instead of {p.k}: a second try on seeds 0-3 (`results/ppi_step4_search/README.md`) rose
 earlier and higher in every seed. These are seeds the setting was chosen on: **in-sample**. The held-out
-batch is `results/ppi_step4` once shipped.
+batch, the result, is `results/ppi_step4`.
 
 ```
 {read_manifest(run)["command"]}
