@@ -12,7 +12,8 @@ and, all measured in the same run (this machine is shared: compare ratios, not s
   matmul FLOPs a plain GRU needs per agent-step (input 32 -> 3H and hidden H -> 3H projections
   and the two heads, 2 FLOPs per multiply-add) times 4 (the rollout's forward pass, the loss's
   forward pass, and a backward pass counted as two forward passes), per second, and that rate as
-  a fraction of the matmul rate;
+  a fraction of the matmul rate, beside the ceiling for these shapes: the GRU's recurrent products
+  alone in a 100-step scan (:func:`recurrence_matmul_rate`);
 - the shipped Step-4 configuration (``step4`` at ``cpu`` scale: 5 seeds, 2 learners, GRU-32, 256
   episodes per learner and iteration), seconds per iteration as each change to the engine left it:
   the engine before them (per-round input rows gathered from the scanned observations, seeds
@@ -71,6 +72,30 @@ def matmul_rate(n: int = 2048, repeats: int = 5) -> float:
         dot(a, a).block_until_ready()
         best = min(best, time.perf_counter() - t)
     return 2.0 * n ** 3 / best
+
+
+def recurrence_matmul_rate(hidden: int, batch: int, embed: int = EMBED, repeats: int = 5) -> float:
+    """The float32 rate (FLOP/s) of a GRU's matmuls alone in a sequential scan: ``ROUNDS`` products
+    ``[x, h] @ W`` of shape (batch, embed + hidden) x (embed + hidden, 3 hidden), each new ``h`` a
+    slice of the last product (no gates, no heads, no backward pass): a ceiling for any
+    recurrent engine of these shapes on this device, the best of ``repeats`` timed calls."""
+    k1, k2 = jax.random.split(jax.random.PRNGKey(0))
+    x = jax.random.normal(k1, (batch, embed), jnp.float32)
+    w = jax.random.normal(k2, (embed + hidden, 3 * hidden), jnp.float32) / (embed + hidden) ** 0.5
+
+    @jax.jit
+    def scan(h):
+        step = lambda h, _: (jnp.concatenate([x, h], axis=1).dot(w)[:, :hidden], None)
+        return jax.lax.scan(step, h, None, length=ROUNDS)[0]
+
+    h = jnp.zeros((batch, hidden), jnp.float32)
+    scan(h).block_until_ready()
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        scan(h).block_until_ready()
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * batch * (embed + hidden) * 3 * hidden * ROUNDS / best
 
 
 def model_flops_per_step(hidden: int, embed: int = EMBED) -> float:
@@ -278,19 +303,25 @@ def main():
     lines = [f"Machine: {describe_machine()}; load average at the start: {os.getloadavg()[0]:.2f}", "",
              f"Attainable float32 matmul rate (2048 x 2048 `jnp.dot`, best of 5): {rate / 1e9:.1f} GFLOP/s", "",
              "| network | batch | engine s / it | reference s / it | engine / reference time | agent-steps / s "
-             "| model GFLOP/s | fraction of matmul rate | compile s |", "|---|---|---|---|---|---|---|---|---|"]
+             "| model GFLOP/s | fraction of matmul rate | its matmuls alone in a scan: fraction | compile s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for hidden in (128, 32):
         for batch in (256, 2048):
             engine, comp = engine_runner(hidden, batch)
             reference = reference_runner(hidden, batch)
             ours, ref = interleaved_best([engine, reference], args.iterations)
             flops = model_flops_per_step(hidden) * batch * ROUNDS / ours
+            ceiling = recurrence_matmul_rate(hidden, batch)
             lines.append(f"| GRU-{hidden} | {batch} | {ours:.3f} | {ref:.3f} | {ours / ref:.2f} | "
-                         f"{batch * ROUNDS / ours / 1e6:.3f} M | {flops / 1e9:.1f} | {flops / rate:.2f} | {comp:.1f} |")
+                         f"{batch * ROUNDS / ours / 1e6:.3f} M | {flops / 1e9:.1f} | {flops / rate:.2f} | "
+                         f"{ceiling / rate:.2f} | {comp:.1f} |")
             print(lines[-1], flush=True)
     lines += ["", "Model FLOPs: a plain GRU's matmuls per agent-step x 4 (rollout, loss forward, backward as two "
               "forward passes); the engine's input projection is a product with a 5-row table, so this counts "
-              "work a plain implementation does.", ""]
+              "work a plain implementation does. Its matmuls alone in a scan: the "
+              "rate of the GRU's recurrent products (batch x (32 + H) times (32 + H) x 3H, each step's state a slice "
+              "of the last product, no gates, heads or backward pass) over 100 sequential steps, as a fraction of "
+              "the matmul rate: a ceiling on that fraction for any engine that runs the recurrence step by step.", ""]
     lines += step4_lines(args.iterations)
     run = Path(args.run)
     if (run / "metrics.jsonl").exists():

@@ -34,6 +34,18 @@ def _deprecated(new: str):
     return Deprecated
 
 
+def _parse_seed_values(text: str) -> list[int]:
+    """``2000,2007`` -> seeds 2000 and 2007; ``3`` -> seed 3 (not a count: a run's seeds by value)."""
+    items = [s.strip() for s in text.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"{text!r} has an empty entry; give a comma list of the run's seeds (0,4)")
+    try:
+        return check_seeds([int(s) for s in items])
+    except ValueError as exc:  # not an integer, a negative or repeated seed
+        msg = str(exc) if "seed" in str(exc) else f"{text!r} is not a comma list of the run's seeds (0,4)"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
 def _parse_seeds(text: str) -> list[int]:
     """``3`` -> seeds 0, 1, 2; ``4,7`` -> seeds 4 and 7 (distinct non-negative integers)."""
     try:
@@ -135,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument(old, dest=new[2:].replace("-", "_"), type=kind, default=argparse.SUPPRESS, help=argparse.SUPPRESS,
                        action=_deprecated(new))
     e.add_argument("--episodes", type=int, default=1000)
+    e.add_argument("--seeds", type=_parse_seed_values, default=None,
+                   help="evaluate only these seeds of RUN, a comma list of its seeds (e.g. 2000,2007); each gives "
+                        "the same numbers as in the whole run's evaluation (default: every seed)")
     e.add_argument("--json", action="store_true", help="print the full JSON result instead of a table")
     e.add_argument("--out", default=None, help="also write the JSON result to this file")
     return p
@@ -252,7 +267,7 @@ def _run(args) -> int:
         if args.out and not Path(args.out).resolve().parent.is_dir():
             raise FileNotFoundError(f"--out {args.out!r}: the folder {str(Path(args.out).parent)!r} does not exist")
         result = ev.evaluate_run(args.run, specs, episodes=args.episodes, learner=args.learner, coplayer_run=args.coplayer_run,
-                                 coplayer_learner=args.coplayer_learner)
+                                 coplayer_learner=args.coplayer_learner, seeds=args.seeds)
         if args.out:
             ev.write_json(result, args.out)
         print(json.dumps(result) if args.json else ev.summary_table(result))

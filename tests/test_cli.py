@@ -122,6 +122,30 @@ def test_evaluate_json_layout(runs, capsys):
     assert "--opponent" not in helptext  # the deprecated names work (below) but are not shown
 
 
+def test_evaluate_some_seeds_gives_their_entries_of_the_whole_evaluation(runs, capsys):
+    """``--seeds`` evaluates a subset of a run's seeds: each entry equals the whole run's entry for
+    that seed (same co-players and dice), also against another run's learner (seed i keeps
+    co-player seed i); ``seeds`` and ``mean`` cover the subset; an unknown seed is named."""
+    full, _ = runs
+    capsys.readouterr()
+    for extra in (["--coplayers", "tft,random"], ["--coplayer-run", str(full), "--coplayer-learner", "0"]):
+        assert main(["evaluate", str(full), *extra, "--episodes", "8", "--json"]) == 0
+        whole = json.loads(capsys.readouterr().out)
+        assert main(["evaluate", str(full), *extra, "--episodes", "8", "--seeds", "1", "--json"]) == 0
+        part = json.loads(capsys.readouterr().out)
+        assert whole["seeds"] == [0, 1] and part["seeds"] == [1]
+        for spec, r in part["coplayers"].items():
+            assert r["per_seed"] == [whole["coplayers"][spec]["per_seed"][1]]
+            assert r["mean"]["learner_reward"] == r["per_seed"][0]["learner"]["reward"]
+            assert r["oracle_reward"] == whole["coplayers"][spec]["oracle_reward"]
+    with pytest.raises(ValueError, match=r"--seeds 1,7: run .* has seeds 0,1, not 7"):
+        main(["evaluate", str(full), "--seeds", "1,7", "--debug"])
+    assert main(["evaluate", str(full), "--seeds", "1,1"]) == 2  # argparse: a repeated seed
+    assert "appear more than once" in capsys.readouterr().err
+    assert main(["evaluate", str(full), "--seeds", "a"]) == 2
+    assert "'a' is not a comma list of the run's seeds" in capsys.readouterr().err
+
+
 def test_deprecated_evaluate_flags_still_work(runs, capsys, tmp_path):
     """Old commands (committed manifests and READMEs) use --opponents, --opponent-run and
     --opponent-learner: they give the same result as the new flags, with a warning on stderr."""

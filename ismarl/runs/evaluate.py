@@ -120,10 +120,15 @@ _play_jit = jax.jit(play_match, static_argnames=("n",))
 
 
 def evaluate_run(run_dir, coplayers, episodes: int = 1000, learner: int = 0, coplayer_run=None,
-                 coplayer_learner: int = 0, eval_seed: int = 12345) -> dict:
+                 coplayer_learner: int = 0, eval_seed: int = 12345, seeds=None) -> dict:
     """Evaluate every seed of a run: its learner ``learner`` against each spec of ``coplayers``
     (a list or a comma string), or, with ``coplayer_run``, against learner ``coplayer_learner``
-    of that run (``coplayers`` is then ignored). Returns the format-2 layout of the module docstring."""
+    of that run (``coplayers`` is then ignored). Returns the format-2 layout of the module docstring.
+
+    ``seeds`` (a list of the run's seeds, in any order) evaluates only those, in the run's order:
+    each seed's entry is the one the whole run's evaluation gives it (every seed plays the same
+    co-players and dice, and seed ``i`` keeps its co-player run's seed ``i``), and ``"seeds"`` and
+    ``"mean"`` cover the seeds evaluated."""
     window = ROUNDS_40_60
     check_int(episodes, "--episodes", minimum=1)
     check_int(learner, "--learner", minimum=0)
@@ -137,8 +142,18 @@ def evaluate_run(run_dir, coplayers, episodes: int = 1000, learner: int = 0, cop
         for spec in specs:
             if not isinstance(spec, str) or not parse_spec(spec).is_tabular:
                 raise ValueError(f"evaluate plays tabular co-players or --coplayer-run; got {spec!r}")
-    cfg, seeds, params, meta = load_run(run_dir)
+    cfg, run_seeds, params, meta = load_run(run_dir)
     game = games.get(cfg.game)
+    if seeds is None:
+        chosen = list(range(len(run_seeds)))
+    else:
+        wanted = [check_int(s, "--seeds", minimum=0) for s in seeds]
+        missing = [s for s in wanted if s not in run_seeds]
+        if missing or not wanted:
+            raise ValueError(f"--seeds {','.join(map(str, wanted)) or '(none)'}: run {run_dir} has seeds "
+                             f"{','.join(map(str, run_seeds))}" + (f", not {','.join(map(str, missing))}" if missing else ""))
+        chosen = [i for i, s in enumerate(run_seeds) if s in wanted]
+    seeds = [run_seeds[i] for i in chosen]
     if learner >= cfg.n_learners:
         raise ValueError(f"run {run_dir} has {cfg.n_learners} learner(s); --learner {learner} does not exist")
     other = None
@@ -160,7 +175,8 @@ def evaluate_run(run_dir, coplayers, episodes: int = 1000, learner: int = 0, cop
     for j, spec in enumerate(specs):
         per_seed = []
         oracle = alld = oracle_coop = None
-        for si, seed in enumerate(seeds):
+        for si in chosen:
+            seed = run_seeds[si]
             p = jax.tree_util.tree_map(lambda x: x[si, learner], params)
             co = None
             if other is not None:
