@@ -300,3 +300,27 @@ def test_divergence_stops_without_saving_the_bad_state(tmp_path, monkeypatch, ca
                  "--set", "run.snapshot_every=4"]) == 1  # one chunk of four iterations: it blows up
     err = capsys.readouterr().err
     assert "diverged in iterations 1..4" in err and "no checkpoint yet" in err and not fresh.exists()
+
+
+def test_git_commit_is_dirty_for_code_changes_not_for_results(tmp_path):
+    """A manifest's commit names the code that ran: a changed tracked file marks it ``+dirty``, a
+    changed file under ``results/`` (what the previous benchmark of ``make bench`` wrote) does not."""
+    import subprocess
+
+    from ismarl.runs.provenance import git_commit
+
+    git = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "results" / "table.md").write_text("old\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    sha = git("rev-parse", "HEAD")
+    assert git_commit(tmp_path) == sha
+    (tmp_path / "results" / "table.md").write_text("new\n")
+    (tmp_path / "untracked.py").write_text("")
+    assert git_commit(tmp_path) == sha
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == sha + "+dirty"
+    assert git_commit(tmp_path / "results") == sha + "+dirty"  # asked from a subfolder: the whole tree

@@ -32,11 +32,15 @@ def package_versions(names=PACKAGES) -> dict[str, str | None]:
 
 
 def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
-    """The current commit, with ``+dirty`` when tracked files have uncommitted changes."""
+    """The current commit, with ``+dirty`` when tracked files outside ``results/`` have uncommitted
+    changes: what runs and benchmarks write there (one after another, as ``make bench`` does) is
+    not the code they ran."""
     cwd = cwd or Path(__file__).resolve().parent.parent
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"],
+                               cwd=top, capture_output=True, text=True, check=True).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return None
