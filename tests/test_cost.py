@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from ismarl.analysis.cost import ScalingModel, compute_table, episodes_per_learner, ppi_fit_steps_total, projected_hours
@@ -74,8 +75,15 @@ def test_scaling_model_reads_the_shipped_measurements(tmp_path):
     model = ScalingModel.from_file(ROOT / "results" / "bench_scaling")
     data = json.loads((ROOT / "results" / "bench_scaling" / "scaling.json").read_text())
     assert model.base["a2c"][0] == data["a2c_base"] and model.base["ppi"][0] == data["ppi_base"]
+    # the base configuration is measured once per axis; the model's base time is their median, and
+    # along an axis it scales that median by the axis's own ratios
     p = data["points"][-1]
-    assert model.predict(p["engine"], **{p["axis"]: p["value"]}) == pytest.approx(p["seconds"], rel=1e-9)
+    base_sizes, base_seconds = model.base[p["engine"]]
+    axis_base = next(q for q in data["points"] if (q["engine"], q["axis"]) == (p["engine"], p["axis"]) and q["sizes"] == base_sizes)
+    assert base_seconds == pytest.approx(np.median([q["seconds"] for q in data["points"]
+                                                    if q["engine"] == p["engine"] and q["sizes"] == base_sizes]))
+    assert model.predict(p["engine"], **{p["axis"]: p["value"]}) == pytest.approx(
+        base_seconds * p["seconds"] / axis_base["seconds"], rel=1e-9)
 
 
 @pytest.mark.parametrize("call, message", [
