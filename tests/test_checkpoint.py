@@ -304,7 +304,7 @@ def test_divergence_stops_without_saving_the_bad_state(tmp_path, monkeypatch, ca
 
 def test_git_commit_is_dirty_for_code_changes_not_for_results(tmp_path):
     """A manifest's commit names the code that ran: a changed tracked file marks it ``+dirty``, a
-    changed file under ``results/`` (what the previous benchmark of ``make bench`` wrote) does not."""
+    changed file under ``results/`` (what a benchmark run just before wrote there) does not."""
     import subprocess
 
     from ismarl.runs.provenance import git_commit

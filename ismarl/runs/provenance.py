@@ -33,7 +33,7 @@ def package_versions(names=PACKAGES) -> dict[str, str | None]:
 
 def git_commit(cwd: str | os.PathLike | None = None) -> str | None:
     """The current commit, with ``+dirty`` when tracked files outside ``results/`` have uncommitted
-    changes: what runs and benchmarks write there (one after another, as ``make bench`` does) is
+    changes: what runs and benchmarks write there (``--out results/...``, one after another) is
     not the code they ran."""
     cwd = cwd or Path(__file__).resolve().parent.parent
     try:
