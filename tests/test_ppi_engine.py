@@ -156,17 +156,24 @@ def test_fit_steps_follow_epochs_and_cap():
     assert [int(ppi.fit_steps(warm, 32, it)) for it in (0, 1, 5)] == [8, 3, 3]
 
 
-def test_resume_repeats_an_uninterrupted_run(tmp_path):
+def test_resume_and_extension_repeat_an_uninterrupted_run(tmp_path):
+    """An interrupted run resumed, and a finished one-phase run continued to three phases
+    (``--resume --iterations 3``: its dataset grows to hold the new phases), both end exactly as
+    the run trained for three phases at once."""
     cfg = tiny(iterations=3)
     whole = train(cfg, [0, 1], tmp_path / "whole", progress=False, log=lambda *a: None)
     train(cfg, [0, 1], tmp_path / "part", progress=False, stop_at=1, log=lambda *a: None)
     assert checkpoint.read_sidecar(tmp_path / "part")["iteration"] == 1
     resumed = train(cfg, [0, 1], tmp_path / "part", resume=True, progress=False, log=lambda *a: None)
-    for a, b in zip(jax.tree_util.tree_leaves(whole), jax.tree_util.tree_leaves(resumed)):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    short = train(cfg.replace(iterations=1), [0, 1], tmp_path / "short", progress=False, log=lambda *a: None)
+    assert short.data.shape[2] == ppi.capacity(cfg.replace(iterations=1)) < ppi.capacity(cfg)
+    extended = train(cfg, [0, 1], tmp_path / "short", resume=True, progress=False, log=lambda *a: None)
     lines = lambda d: [ln for ln in (d / "metrics.jsonl").read_text().splitlines()]
     strip = lambda ln: {k: v for k, v in json.loads(ln).items() if k != "wall_s"}
-    assert [strip(x) for x in lines(tmp_path / "whole")] == [strip(x) for x in lines(tmp_path / "part")]
+    for run, states in [("part", resumed), ("short", extended)]:
+        for a, b in zip(jax.tree_util.tree_leaves(whole), jax.tree_util.tree_leaves(states)):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        assert [strip(x) for x in lines(tmp_path / "whole")] == [strip(x) for x in lines(tmp_path / run)]
 
 
 def test_evaluate_plays_the_deployed_improved_policy(one_phase):

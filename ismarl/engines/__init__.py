@@ -26,7 +26,10 @@ class Engine(NamedTuple):
     fresh parameters (the shapes a checkpoint's parameters are read into); ``inherit`` (or None:
     learners start from another run's parameters alone) -> ``inherit(cfg, states, learner,
     source_cfg, source_states, name)``: ``states`` with ``learner`` taken over from the source
-    run's full states (learner 0, one per seed), for ``init_from``.
+    run's full states (learner 0, one per seed), for ``init_from``; ``extend`` (or None: the
+    state's shapes do not depend on the iterations) -> ``extend(cfg, states)``: the states of a
+    checkpoint trained for fewer iterations (leading seed axis), given room for ``cfg``'s, for a
+    finished run continued with ``--resume --iterations N``.
     """
 
     name: str
@@ -36,11 +39,13 @@ class Engine(NamedTuple):
     agent: Callable
     init_params: Callable
     inherit: Callable | None = None
+    extend: Callable | None = None
 
 
 ENGINES = {
     "a2c": Engine("a2c", a2c.build_matches, a2c.init_state, a2c.make_chunk, a2c.agent, a2c.learner_params),
-    "ppi": Engine("ppi", ppi.validate, ppi.init_state, ppi.make_chunk, ppi.agent, ppi.init_params, ppi.inherit),
+    "ppi": Engine("ppi", ppi.validate, ppi.init_state, ppi.make_chunk, ppi.agent, ppi.init_params, ppi.inherit,
+                  ppi.extend),
 }
 
 

@@ -220,7 +220,13 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
             raise checkpoint.CheckpointError(
                 f"the checkpoint in {out} was written by an earlier version of ismarl (config format 1): it can be "
                 "evaluated and can start other runs, but not be resumed; train into a new --out")
-        states, meta = checkpoint.load(out, state_template(cfg, seeds), config_hash=cfg.hash(), seeds=seeds)
+        # read the states in the shapes they were saved with (a finished run continued with more
+        # iterations: a PPI dataset sized for fewer phases), then give them room for this run's
+        saved = config_of(checkpoint.read_sidecar(out), out).iterations
+        states, meta = checkpoint.load(out, state_template(cfg.replace(iterations=saved), seeds),
+                                       config_hash=cfg.hash(), seeds=seeds)
+        if engine_for(cfg).extend is not None:
+            states = engine_for(cfg).extend(cfg, states)
         start = int(meta["iteration"])
     else:
         states = initial_states(cfg, seeds, out)

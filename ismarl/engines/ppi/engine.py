@@ -88,6 +88,17 @@ def capacity(cfg: ExperimentConfig) -> int:
     return cfg.ppi.pretrain_episodes + cfg.iterations * cfg.batch_size
 
 
+def extend(cfg: ExperimentConfig, states: PPIState) -> PPIState:
+    """``states`` (leading seed axis) of a checkpoint trained for fewer phases, with a dataset buffer
+    that holds ``cfg``'s (:func:`capacity`; zeros after the stored games). Nothing reads past a
+    learner's ``count``, so a run extended with ``--resume --iterations N`` equals one trained for
+    ``N`` phases from the start."""
+    extra = capacity(cfg) - states.data.shape[2]
+    if extra <= 0:
+        return states
+    return states.replace(data=jnp.pad(states.data, ((0, 0), (0, 0), (0, extra), (0, 0))))
+
+
 def validate(cfg: ExperimentConfig) -> None:
     """A ValueError naming what this engine cannot train."""
     build_matches(cfg)
