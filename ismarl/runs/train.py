@@ -216,13 +216,14 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
     states = None
     resuming = resume and checkpoint.exists(out)
     if resuming:
-        if "config_format" not in (checkpoint.read_sidecar(out).get("config") or {}):
+        sidecar = checkpoint.read_sidecar(out)
+        if "config_format" not in (sidecar.get("config") or {}):
             raise checkpoint.CheckpointError(
                 f"the checkpoint in {out} was written by an earlier version of ismarl (config format 1): it can be "
                 "evaluated and can start other runs, but not be resumed; train into a new --out")
         # read the states in the shapes they were saved with (a finished run continued with more
         # iterations: a PPI dataset sized for fewer phases), then give them room for this run's
-        saved = config_of(checkpoint.read_sidecar(out), out).iterations
+        saved = config_of(sidecar, out).iterations
         states, meta = checkpoint.load(out, state_template(cfg.replace(iterations=saved), seeds),
                                        config_hash=cfg.hash(), seeds=seeds)
         if engine_for(cfg).extend is not None:
