@@ -12,6 +12,10 @@ TIMED  := bash .ci/timed
 # program is the same executable, so every number is unchanged; only compile time is saved.
 JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(CURDIR)/_build/jax-cache JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
 FAST   := ISMARL_SCALE=fast JAX_PLATFORMS=cpu $(JAX_CACHE)
+# The pytest stages run in this many processes (pytest-xdist; `make test TEST_WORKERS=0` runs them in one).
+# Unit tests are dealt out a file at a time (a file's module fixtures are built once), nbval a
+# notebook at a time (its cells in order), the shipped-result tests one test at a time.
+TEST_WORKERS ?= 2
 SCALE  ?= cpu
 # MathJax, require.js and the widget manager, fetched from the npm registry for offline pages.
 OFFLINE       := _build/offline
@@ -61,12 +65,15 @@ check-html: $(BROWSER_STAMP)
 	  $(HTML_DIR) --screenshots _build/screenshots
 
 test-unit: $(STAMP) $(BROWSER_STAMP)
-	@$(TIMED) "unit and property tests" env JAX_PLATFORMS=cpu $(JAX_CACHE) $(BIN)/python -m pytest tests -q -m "not shipped" --durations=15
-	@$(TIMED) "tests on shipped results" env JAX_PLATFORMS=cpu $(JAX_CACHE) $(BIN)/python -m pytest tests -q -m shipped --durations=5
+	@$(TIMED) "unit and property tests" env JAX_PLATFORMS=cpu $(JAX_CACHE) $(BIN)/python -m pytest tests -q -m "not shipped" --durations=15 \
+	  -n $(TEST_WORKERS) --dist loadfile
+	@$(TIMED) "tests on shipped results" env JAX_PLATFORMS=cpu $(JAX_CACHE) $(BIN)/python -m pytest tests -q -m shipped --durations=5 \
+	  -n $(TEST_WORKERS) --dist load
 
 test-notebooks: $(STAMP)
 	@$(TIMED) "notebooks under nbval (fast scale)" env $(FAST) $(BIN)/python -m pytest -q \
-	  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider book/intro.ipynb book/chapters
+	  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider \
+	  -n $(TEST_WORKERS) --dist loadscope book/intro.ipynb book/chapters
 
 test: test-unit test-notebooks book-fast check-html
 	@echo "make test: all stages passed"
