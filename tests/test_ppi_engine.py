@@ -21,9 +21,10 @@ from ismarl.engines import engine_for
 from ismarl.engines.experiment import ExperimentConfig, RunOptions, apply_overrides
 from ismarl.engines.ppi import engine as ppi
 from ismarl.engines.ppi.config import PPIConfig
+from ismarl.protocol import ROUNDS_40_60
 from ismarl.runs import checkpoint
 from ismarl.runs.evaluate import evaluate_run, play_learner
-from ismarl.runs.train import train
+from ismarl.runs.train import make_probe, train
 from ismarl.sim.core import make_params
 from ismarl.sim.simulate import play
 
@@ -190,6 +191,26 @@ def test_evaluate_plays_the_deployed_improved_policy(one_phase):
     both = evaluate_run(run, [], episodes=4, coplayer_run=run)
     assert len(both["coplayers"]) == 1
 
+
+def test_probes_play_every_seed_as_it_would_alone():
+    """The training probes play all seeds in one program; each seed's line is what playing its
+    learner 0 alone against each probe co-player gives (the probes' fixed dice)."""
+    cfg = tiny(horizon=60, run=RunOptions(chunk=1, checkpoint_every=1, probe_every=1, probe_episodes=6,
+                                          probes=("tft", "random")))
+    keys = jax.random.split(jax.random.PRNGKey(3), 6)
+    params = jax.vmap(lambda k: ppi.init_params(cfg, k))(keys)
+    params = jax.tree_util.tree_map(lambda x: x.reshape((3, 2) + x.shape[1:]), params)  # 3 seeds, 2 learners
+    lines = make_probe(cfg)(ppi.PPIState(params=params, data=None, count=None, iteration=None), [4, 5, 6], 3)
+    assert [(ln["kind"], ln["iteration"], ln["seed"]) for ln in lines] == [("probe", 3, s) for s in (4, 5, 6)]
+    for si, line in enumerate(lines):
+        assert list(line["probe"]) == ["tft", "random"]
+        for j, spec in enumerate(("tft", "random")):
+            p = jax.tree_util.tree_map(lambda x: x[si, 0], params)
+            traj, _ = play_learner(cfg, p, spec, 6, jax.random.fold_in(jax.random.PRNGKey(777), j))
+            coop = 1.0 - np.asarray(traj.actions[0], np.float64)
+            assert line["probe"][spec] == pytest.approx({"reward": float(np.asarray(traj.rewards[0]).mean()),
+                                                         "coop": coop.mean(), ROUNDS_40_60.key: coop[ROUNDS_40_60.slice].mean()},
+                                                        abs=1e-4)
 
 # 4. config errors ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("assignment, message", [

@@ -272,6 +272,14 @@ def test_learner_cooperation_summary_and_search_table(tmp_path):
 
     assert phase_table(run, every=200).splitlines()[2:] == ["| 50 | 0.10 |", "| 200 | 0.85 |", "| 400 | 0.92 |",
                                                              "| 500 | 0.90 |"]
+    # beside another run: its values in the same phase on the seeds both have, a dash where it has none
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "metrics.jsonl").write_text("".join(json.dumps({**x, "iteration": x["iteration"] * 2}) + "\n" for x in lines[:3]))
+    beside = phase_table(run, every=200, beside=("other", other)).splitlines()
+    assert beside[0] == "| phase | seed 0 | other |" and beside[1] == "|---|---|---|"
+    assert beside[2:] == ["| 50 | 0.10 | — |", "| 200 | 0.85 | 0.50 |", "| 400 | 0.92 | — |", "| 500 | 0.90 | — |"]
+    assert phase_table(run, every=50, beside=("other", other)).splitlines()[3] == "| 100 | 0.50 | 0.10 |"
     (e,) = learner_cooperation(run, tail=0.5)  # the last five points: 0.7, 0.9, 0.92, 0.95, 0.9
     assert e["held"] == pytest.approx(0.8) and e["final"] == pytest.approx(0.874)
     table = search_table([run])

@@ -39,16 +39,22 @@ def cooperation_by_phase(run_dir, match: str = LEARNER_MATCH) -> dict[int, dict[
     return out
 
 
-def phase_table(run_dir, every: int = 5, match: str = LEARNER_MATCH) -> str:
+def phase_table(run_dir, every: int = 5, match: str = LEARNER_MATCH, beside: tuple[str, Path] | None = None) -> str:
     """A markdown table of :func:`cooperation_by_phase`: one row every ``every`` iterations (and the
-    first and the last), one column per seed."""
+    first and the last), one column per seed; ``beside=(label, other_run)`` adds a column with the
+    other run's values in the same phase on the seeds both have."""
     coop = cooperation_by_phase(run_dir, match)
+    other = cooperation_by_phase(beside[1], match) if beside is not None else None
     seeds = sorted({s for by_seed in coop.values() for s in by_seed})
     last = max(coop)
     phases = sorted({min(coop), *(p for p in range(every, last + 1, every) if p in coop), last})
-    lines = ["| phase | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---" * (len(seeds) + 1) + "|"]
-    lines += [f"| {p} | " + " | ".join(f"{coop[p][s]:.2f}" if s in coop[p] else "—" for s in seeds) + " |"
-              for p in phases]
+    heads = [f"seed {s}" for s in seeds] + ([beside[0]] if beside is not None else [])
+    lines = ["| phase | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    for p in phases:
+        cells = [f"{coop[p][s]:.2f}" if s in coop[p] else "—" for s in seeds]
+        if other is not None:
+            cells.append(" / ".join(f"{other[p][s]:.2f}" for s in seeds if s in other.get(p, {})) or "—")
+        lines.append(f"| {p} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

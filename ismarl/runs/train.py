@@ -139,21 +139,41 @@ def _jsonable(x):
     return round(float(x), 5) if x.ndim == 0 else np.round(x.astype(np.float64), 5).tolist()
 
 
-def probe(cfg: ExperimentConfig, states, seeds, iteration: int) -> list[dict]:
-    """Behaviour of every seed's learner 0 against ``cfg.run.probes``: reward, cooperation, and
-    cooperation within :data:`ismarl.protocol.ROUNDS_40_60` (None for shorter episodes)."""
+def make_probe(cfg: ExperimentConfig, placement: sharding.Placement | None = None):
+    """``probe(states, seeds, iteration) -> lines``: the behaviour of every seed's learner 0
+    against ``cfg.run.probes`` (reward, cooperation, and cooperation within
+    :data:`ismarl.protocol.ROUNDS_40_60`, None for shorter episodes), one metrics line per seed.
+    Each probe co-player's games are one compiled program over all seeds (vmapped, and split over
+    the devices of ``placement`` as the run's chunks are), built once here: a PPI learner plans
+    every move with rollouts, and its probes played seed after seed cost nearly as much as a phase."""
     window = ROUNDS_40_60
-    lines = []
-    for si, seed in enumerate(seeds):
-        p = jax.tree_util.tree_map(lambda x: x[si, 0], states.params)
-        res = {}
-        for j, spec in enumerate(cfg.run.probes):
-            traj, _ = play_learner(cfg, p, spec, cfg.run.probe_episodes, jax.random.fold_in(jax.random.PRNGKey(777), j))
-            c = 1.0 - np.asarray(traj.actions[0], np.float64)
-            res[spec] = {"reward": round(float(np.asarray(traj.rewards[0]).mean()), 4), "coop": round(float(c.mean()), 4),
-                         window.key: round(float(c[window.slice].mean()), 4) if window.fits(len(c)) else None}
-        lines.append({"kind": "probe", "iteration": iteration, "seed": seed, "probe": res})
-    return lines
+
+    def games(spec: str, j: int):
+        def one_seed(params):
+            # what does not depend on the learner (the dice, the co-players, the payoff table) is
+            # made as constants, as when the games were played seed by seed
+            with jax.ensure_compile_time_eval():
+                key = jax.random.fold_in(jax.random.PRNGKey(777), j)
+                traj, _ = play_learner(cfg, params, spec, cfg.run.probe_episodes, key)
+            return traj.actions[0], traj.rewards[0]
+
+        fn = jax.vmap(one_seed)
+        return jax.jit(fn if placement is None else sharding.over_devices(fn, placement))
+
+    programs = {spec: games(spec, j) for j, spec in enumerate(cfg.run.probes)}
+
+    def probe(states, seeds, iteration: int) -> list[dict]:
+        learner0 = jax.tree_util.tree_map(lambda x: x[:, 0], states.params)
+        lines = [{"kind": "probe", "iteration": iteration, "seed": seed, "probe": {}} for seed in seeds]
+        for spec, program in programs.items():
+            actions, rewards = (np.asarray(x) for x in program(learner0))
+            for si, line in enumerate(lines):
+                c = 1.0 - actions[si].astype(np.float64)
+                line["probe"][spec] = {"reward": round(float(rewards[si].mean()), 4), "coop": round(float(c.mean()), 4),
+                                       window.key: round(float(c[window.slice].mean()), 4) if window.fits(len(c)) else None}
+        return lines
+
+    return probe
 
 
 def check_seeds(seeds) -> list[int]:
@@ -257,12 +277,13 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
         chunk_fns = {}
         end = cfg.iterations if stop_at is None else min(cfg.iterations, stop_at)
         probing = bool(cfg.run.probe_every) and ROUNDS_40_60.fits(cfg.horizon)
+        probe = make_probe(cfg, placement) if probing else None
         bar = tqdm(total=cfg.iterations, initial=start, desc=f"{cfg.name} x{len(seeds)} seeds", unit="it") if progress else None
         t0 = time.time()
         it = start
         with open(metrics_path, "a") as mfile:
             if start == 0 and probing:
-                for ln in probe(cfg, states, seeds, 0):
+                for ln in probe(states, seeds, 0):
                     mfile.write(json.dumps(ln) + "\n")
             for n in chunk_lengths(start, end, cfg.run.chunk):
                 if budget is not None and not budget.allows_chunk(n):
@@ -284,7 +305,7 @@ def train(cfg: ExperimentConfig, seeds, out, resume: bool = False, stop_at: int 
                             "learners": {k: _jsonable(v[si]) for k, v in means.learners.items()}}
                     mfile.write(json.dumps(line) + "\n")
                 if probing and it % cfg.run.probe_every == 0:
-                    lines = probe(cfg, states, seeds, it)
+                    lines = probe(states, seeds, it)
                     for ln in lines:
                         mfile.write(json.dumps(ln) + "\n")
                     if bar is not None:

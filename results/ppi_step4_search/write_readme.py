@@ -5,19 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ismarl.analysis.summary import cooperation_by_phase, phase_table
+
 HERE = Path(__file__).resolve().parent
 RUNS = {"k16": "K = 16 rollouts per action (the `cpu` preset has the paper's K = 8); all else as `ppi_step4` at `cpu` scale"}
 BASELINE = HERE.parent / "ppi_step4_b500"  # the same setting with K = 8, seeds 0-4
-
-
-def coop_by_phase(run: Path) -> dict[int, dict[int, float]]:
-    out: dict[int, dict[int, float]] = {}
-    for line in (run / "metrics.jsonl").read_text().splitlines():
-        d = json.loads(line)
-        if d["kind"] == "train":
-            c = d["matches"]["learner:0_vs_learner:1"]["coop"]
-            out.setdefault(d["iteration"], {})[d["seed"]] = sum(c) / len(c)
-    return out
 
 
 def main() -> None:
@@ -26,24 +18,19 @@ def main() -> None:
              "Tries of the Step-4 PPI setting on seeds that are also the search run's "
              "(`results/ppi_step4_b500`, seeds 0-4): **in-sample**, to choose a setting that a held-out batch then judges. "
              "Learner-vs-learner cooperation (mean of both learners) in each phase's training games.", ""]
-    base = coop_by_phase(BASELINE)
     for name, what in RUNS.items():
         run = HERE / name
         manifest = json.loads((run / "manifest.json").read_text())
         cfg = json.loads((run / "config.json").read_text())
         seeds = cfg["seeds"]
-        coop = coop_by_phase(run)
+        coop = cooperation_by_phase(run)
         lines += [f"## `{name}`: {what}", "", "```", manifest["command"], "```", "",
                   f"Commit {manifest['commit'][:7]}; {len(seeds)} seeds; phases {max(coop)} of {cfg['config']['iterations']} "
                   f"done in {len(manifest.get('pieces') or [1])} pieces (their manifest: commits, wall times, which include a "
                   f"25-minute pause of the first piece) on {manifest['machine']['cpu_count']} cores, other jobs beside it "
                   "part of the time. Trained as `results/ppi_step4_k16` and moved here: continue it with the same command, "
                   f"`--out results/ppi_step4_search/{name}`.", "",
-                  "| phase | " + " | ".join(f"seed {s}" for s in seeds) + " | K = 8 (`ppi_step4_b500`), same seeds |",
-                  "|---|" + "---|" * (len(seeds) + 1)]
-        for it in sorted(coop):
-            b = " / ".join(f"{base[it][s]:.2f}" for s in seeds if it in base and s in base[it])
-            lines.append(f"| {it} | " + " | ".join(f"{coop[it][s]:.2f}" for s in seeds) + f" | {b} |")
+                  phase_table(run, every=1, beside=("K = 8 (`ppi_step4_b500`), same seeds", BASELINE))]
         lines.append("")
     (HERE / "README.md").write_text("\n".join(lines) + "\n")
 
