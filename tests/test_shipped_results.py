@@ -122,7 +122,7 @@ def test_shipped_runs_evaluate_as_their_evaluation_files_say(path):
     and AMD processors) and can flip a decision that sits on its threshold, after which the rest of
     that episode differs: 3 / episodes (the paper's payoff range, 3, in one episode's reward at a
     round), and at least 0.005 (``step4_search/w4d`` differs by 0.002 from its 1000-episode file on
-    an Intel machine; ``ppi_step4_no_tabular/evaluate_learners.json``, 100 episodes, by 0.03 in one
+    an Intel machine; ``ppi_ablations_k8/no_tabular/evaluate_learners.json``, 100 episodes, by 0.03 in one
     round's reward on an AMD one, one episode of seed 0)."""
     old = read_evaluation(path)  # format 1 (every committed file) upgraded to the present layout
     for spec, r in old["coplayers"].items():

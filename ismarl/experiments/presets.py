@@ -237,8 +237,10 @@ def ppi_step4(tabular_fraction: float = 0.5, opponent_id: bool = False, name: st
     tenth of D0 as the paper's 20,000 add to its 200,000 (Steps 1-3 add 300 to 20,000 per phase),
     and ``rollouts`` = K Monte Carlo rollouts per action (the paper's K = 8; 16 at ``cpu`` scale:
     its smaller model's Q̂ is noisier). The search that chose these: ``results/ppi_step4_b500/README.md``
-    (K = 8) and ``results/ppi_step4_search/README.md`` (K = 16). The two ablations' shipped runs
-    were made with K = 8, before the search chose 16, and their presets keep it."""
+    (K = 8) and ``results/ppi_step4_search/README.md`` (K = 16). The no-tabular ablation uses the
+    same K, so that it differs from the mixed pool only in its pool; the opponent-ID ablation's
+    shipped run was made with K = 8, before the search chose 16, and its preset keeps it. The K = 8
+    no-tabular run: ``results/ppi_ablations_k8``."""
     tab = (("random", tabular_fraction),) if tabular_fraction > 0 else ()
     ll = 1.0 - tabular_fraction
     pools = tuple(((f"learner:{1 - i}", ll),) + tab for i in range(2))
@@ -281,7 +283,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     Experiment("ppi_step3", "PPI Step 3: two PPI Step-2 learners learn against each other", ppi_step3),
     Experiment("ppi_step4", "PPI Step 4: two PPI learners in a mixed pool (half learner, half tabular)", ppi_step4),
     Experiment("ppi_step4_no_tabular", "PPI Step 4 ablation: learners only, pretrained on random action sequences",
-               lambda: ppi_step4(tabular_fraction=0.0, name="ppi_step4_no_tabular", rollouts=8)),
+               lambda: ppi_step4(tabular_fraction=0.0, name="ppi_step4_no_tabular")),
     Experiment("ppi_step4_opponent_id", "PPI Step 4 ablation: every model sees its co-player's identity",
                lambda: ppi_step4(opponent_id=True, name="ppi_step4_opponent_id", rollouts=8)),
 )}

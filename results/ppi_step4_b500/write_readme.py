@@ -23,18 +23,20 @@ from ismarl.runs.store import read_config
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parent
-ABLATIONS = ("ppi_step4_no_tabular", "ppi_step4_opponent_id")
+#: The ablations run with this run's K = 8 (the no-tabular one moved to results/ppi_ablations_k8 when
+#: its preset took K = 16; results/ppi_ablations_k16/README.md sets each K = 16 rerun beside its K = 8 run).
+ABLATIONS = ("ppi_ablations_k8/no_tabular", "ppi_step4_opponent_id")
 
 
-def _ablation_section(run: Path, mixed_final: float) -> str:
-    """The section on one ablation run (learner against learner, as the mixed pool)."""
-    name = run.name
+def _ablation_section(results: Path, name: str, mixed_final: float) -> str:
+    """The section on the ablation run ``results/name`` (learner against learner, as the mixed pool)."""
+    run = results / name
     ab = learner_cooperation(run)
     fresh_ab = fresh_cooperation(run)["learners"]
     last_ab = max(r["iteration"] for r in read_metrics(run, "train"))
     finals = [e["final"] for e in ab]
     low = sum(f <= 0.2 for f in finals)
-    if name == "ppi_step4_no_tabular":
+    if not read_config(run).pools[0][1:]:  # learners only
         label = "no-tabular ablation"
         what = ("The same setting without tabular co-players: D0 is random action sequences and every game is\n"
                 "against the other learner")
@@ -44,6 +46,8 @@ def _ablation_section(run: Path, mixed_final: float) -> str:
                 "log-probabilities of cooperating, zeros against the other learner) enters each learner's world\n"
                 "model as one GRU step before the first token, in training and when the learner plays")
     v_ab = paper("Weis Fig 1A", f"{label}: PPI vs PPI cooperation")
+    notes = read_manifest(run).get("notes")
+    moved = f"\n{notes}\n" if notes else ""
     tabular, per_seed = "", ""
     if (run / "evaluate.json").exists():  # against tabular and named co-players, as the mixed pool
         tabular = (f"\npython -m ismarl evaluate results/{name} --coplayers random,tft,allc,alld --episodes 100 --out results/{name}/evaluate.json"
@@ -57,8 +61,8 @@ def _ablation_section(run: Path, mixed_final: float) -> str:
 ```
 {read_manifest(run)["command"]}
 ```
-
-{read_manifest(run)["wall_time_s"] / 60:.0f} min. Learner-vs-learner cooperation per seed:
+{moved}
+{read_manifest(run)["wall_time_s"] / 60:.0f} min, K = {read_config(run).ppi.k}. Learner-vs-learner cooperation per seed:
 
 {phase_table(run)}
 
@@ -111,7 +115,8 @@ epochs at lr {p.learning_rate:g} (batch {p.fit_batch}), then {p.finetune_steps} 
 200,000); the Step 1-3 presets add 300 games to 20,000. The `ppi_step4` cpu preset is this setting with
 K = 16 rollouts instead of {p.k}: a second try on seeds 0-3 (`results/ppi_step4_search/README.md`) rose
 earlier and higher in every seed. These are seeds the setting was chosen on: **in-sample**. The held-out
-batch, the result, is `results/ppi_step4`.
+batch, the result, is `results/ppi_step4`. The two ablations at the end were run with K = {p.k} too;
+`results/ppi_ablations_k16/README.md` sets their reruns with K = 16 beside them.
 
 ```
 {read_manifest(run)["command"]}
@@ -149,7 +154,7 @@ ends at {v_ll.text()} at phase 30):
 """
     for name in ABLATIONS:
         if (results / name / "metrics.jsonl").exists():
-            text += _ablation_section(results / name, np.mean([e["final"] for e in summ]))
+            text += _ablation_section(results, name, np.mean([e["final"] for e in summ]))
     return text
 
 
