@@ -4,6 +4,8 @@ engine's place in the run layer (evaluate plays the deployed π) and its config 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 
 import jax
@@ -18,7 +20,7 @@ from ismarl.agents.match import play_match
 from ismarl.agents.network import NetworkConfig
 from ismarl.agents.players import agent_player, ppi_player, tabular_player
 from ismarl.engines import engine_for
-from ismarl.engines.experiment import ExperimentConfig, RunOptions, apply_overrides
+from ismarl.engines.experiment import HASHED, ExperimentConfig, RunOptions, apply_overrides, from_dict
 from ismarl.engines.ppi import engine as ppi
 from ismarl.engines.ppi.config import PPIConfig
 from ismarl.protocol import ROUNDS_40_60
@@ -219,6 +221,7 @@ def test_probes_play_every_seed_as_it_would_alone():
     ("ppi.pretrain=\"humans\"", "ppi.pretrain must be one of"),
     ("ppi.k=0", "ppi.k must be"),
     ("ppi.discount=2", "ppi.discount must be"),
+    ("ppi.rollout_reward=\"mean\"", r"ppi.rollout_reward must be one of \('sampled', 'expected'\), got 'mean'"),
     ("ppi.learning_rate=0", "ppi.learning_rate must be"),
     ("ppi.reinit=1", "ppi.reinit must be true or false"),
     ("ppi.nosuch=1", "unknown field 'nosuch'"),
@@ -264,6 +267,22 @@ def test_ppi_section_is_hashed_only_for_ppi():
     assert tiny().hash() != tiny(ppi=PPIConfig(beta=1.0)).hash()
 
 
+def test_a_field_added_later_enters_the_hash_only_when_set():
+    """``ppi.rollout_reward`` came after PPI runs were shipped: at its default the hash is the one
+    those runs' checkpoints record (the field left out, as before it existed); set, it changes."""
+    cfg = tiny()
+    before = {k: v for k, v in cfg.to_dict()["ppi"].items() if k != "rollout_reward"}
+    hashed = {"config_format": 2, **{k: cfg.to_dict()[k] for k in HASHED}, "ppi": before}
+    assert cfg.hash() == hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()[:16]
+    expected = cfg.replace(ppi=dataclasses.replace(cfg.ppi, rollout_reward="expected"))
+    assert expected.hash() != cfg.hash()
+    assert from_dict(expected.to_dict()) == expected and from_dict(expected.to_dict()).hash() == expected.hash()
+    old = cfg.to_dict()
+    del old["ppi"]["rollout_reward"]  # a config.json written before the field existed
+    assert from_dict(old) == cfg and ppi.agent(from_dict(old)).reward == "sampled"
+    assert ppi.agent(expected).reward == "expected"
+
+
 def test_init_from_carries_the_model_and_the_whole_dataset(one_phase):
     src_cfg, src_dir = one_phase
     from ismarl.runs.train import initial_states
@@ -307,6 +326,25 @@ def test_inference_report_and_beta_sweep(one_phase):
     assert sweep["allc"]["coop"].shape == (2, 2)
     # β = 0 plays the prior of an almost untrained model (about half C); a huge β defects against ALLC
     assert np.all(sweep["allc"]["coop"][1] < sweep["allc"]["coop"][0])
+
+
+def test_q_noise_measures_both_reward_modes_from_the_same_states(tmp_path, one_phase):
+    from ismarl.analysis.ppi import q_noise
+    cfg = tiny(iterations=1, pools=((("learner:1", 1.0),), (("learner:0", 1.0),)))
+    train(cfg, [3], tmp_path / "pair", progress=False, log=lambda *a: None)
+    rows = q_noise(tmp_path / "pair", rounds=(6, 2), episodes=6, repeats=24)
+    assert [(r["seed"], r["round"]) for r in rows] == [(3, 2), (3, 6)]
+    for r in rows:
+        assert all(np.isfinite(v) for v in r.values())
+        assert r["std_sampled"] > 0 and r["var_ratio"] > 0 and r["abs_gap"] >= 0
+    # the expected rewards' estimates spread less than the sampled ones' (same states, same keys)
+    assert np.mean([r["var_ratio"] for r in rows]) > 1.0
+    assert np.mean([r["std_expected"] for r in rows]) < np.mean([r["std_sampled"] for r in rows])
+    assert q_noise(tmp_path / "pair", rounds=(6, 2), episodes=6, repeats=24) == rows  # seeded
+    with pytest.raises(ValueError, match=r"rounds must lie in 0..11, got \[12\]"):
+        q_noise(tmp_path / "pair", rounds=(12,))
+    with pytest.raises(ValueError, match="has 1 learner\\(s\\); q_noise plays learner 0 against learner 1"):
+        q_noise(one_phase[1])
 
 
 def test_analysis_refuses_a2c_runs(tmp_path):

@@ -151,6 +151,43 @@ def test_one_round_left_gives_the_immediate_expected_reward(params):
         assert np.all(np.abs(np.asarray(q_sum) - expected) < 4 * se + 1e-6), (q_sum, expected)
 
 
+def test_expected_rewards_give_the_same_q_with_less_noise(params):
+    """``reward="expected"`` counts each rolled-out round's expected payoff under the co-player head
+    (a Rao-Blackwellization): the same Q̂ in expectation as the drawn outcomes' payoffs, with less
+    variance, for both actions and both return readings; with one round left it is the exact
+    expected reward, with no noise at all."""
+    tok = wm.episode_tokens(*episodes(None, 3, 6, seed=4))
+    h = pp.model_state_after(CFG, params, prefix(tok, 5))
+    k, reps = 64, 200
+    for a in (0, 1):
+        est = {r: np.stack([np.asarray(pp.rollout_q(CFG, params, h, a, jax.random.PRNGKey(100 + i), 15, 40, k, IPD,
+                                                    reward=r)[0]) for i in range(reps)])
+               for r in pp.REWARD_MODES}  # (reps, B): Q̂ from k rollouts, reps independent keys
+        sampled, expected = est["sampled"], est["expected"]
+        se = np.sqrt(sampled.var(axis=0) / reps + expected.var(axis=0) / reps)
+        assert np.all(np.abs(sampled.mean(axis=0) - expected.mean(axis=0)) < 4 * se), (sampled.mean(0), expected.mean(0))
+        assert np.all(expected.var(axis=0) < 0.8 * sampled.var(axis=0)), (expected.var(0), sampled.var(0))
+    # one round left: the expectation itself (test_one_round_left_gives_the_immediate_expected_reward)
+    table = np.asarray(games.to_bimatrix_array(IPD)[..., 0])
+    ext = wm.Tokens(tok.obs[:, :7].at[:, 6].set(1), tok.rewards[:, :7], tok.actions[:, :6].at[:, 5].set(0))
+    p_c = np.asarray(wm.coplayer_cooperation(CFG, params, ext)[:, 5])
+    q_sum, q_mean = pp.rollout_q(CFG, params, h, 0, jax.random.PRNGKey(9), 15, 1, 3, IPD, reward="expected")
+    np.testing.assert_allclose(q_sum, p_c * table[0, 0] + (1 - p_c) * table[0, 1], rtol=1e-5)
+    # the improved policy and the deployed agent use the same rollouts as rollout_q
+    key = jax.random.PRNGKey(11)
+    _, q_hat, _ = pp.improved_policy(CFG, params, h, key, 1.0, 15, 40, 8, IPD, reward="expected")
+    for a in (0, 1):
+        np.testing.assert_allclose(q_hat[:, a], pp.rollout_q(CFG, params, h, a, key, 15, 40, 8, IPD, reward="expected")[0],
+                                   rtol=1e-5, atol=1e-6)
+    sampled_agent = pp.PPIAgent(CFG, 1.0, 8, 15, "sum", 1.0, 40, ((1.0, -1.0), (2.0, 0.0)))
+    assert sampled_agent.reward == "sampled"
+    expected_agent = pp.PPIAgent(CFG, 1.0, 8, 15, "sum", 1.0, 40, ((1.0, -1.0), (2.0, 0.0)), reward="expected")
+    rows, carry = pp.agent_start(expected_agent, params, jax.random.PRNGKey(3), 2)
+    outs = {agent.reward: pp.agent_step(agent, params, rows, carry, jnp.zeros(2, jnp.int32))[1]
+            for agent in (sampled_agent, expected_agent)}
+    assert not np.allclose(outs["sampled"], outs["expected"])
+
+
 # 5. against fixed co-players (fitted models) ----------------------------------------------------------
 @pytest.mark.parametrize("name", ["alld", "allc"])
 def test_improvement_defects_against_unconditional_coplayers(fitted, name):
@@ -204,6 +241,12 @@ def test_errors(params):
         policy(h=h.at[0, 0].set(jnp.nan))
     with pytest.raises(ValueError, match=r"q must be one of \('sum', 'mean'\)"):
         policy(q="median")
+    with pytest.raises(ValueError, match=r"reward must be one of \('sampled', 'expected'\), got 'mean'"):
+        policy(reward="mean")
+    with pytest.raises(ValueError, match=r"reward must be one of \('sampled', 'expected'\), got 'drawn'"):
+        pp.rollout_q(CFG, params, h, 0, key, 15, 10, 4, IPD, reward="drawn")
+    with pytest.raises(ValueError, match=r"reward must be one of \('sampled', 'expected'\), got None"):
+        pp.PPIAgent(CFG, 1.0, 8, 15, "sum", 1.0, 40, IPD, reward=None)
     with pytest.raises(ValueError, match=r"payoffs must be a game or the learner's \(2, 2\) payoff table"):
         policy(payoffs=np.zeros(4))
     with pytest.raises(TypeError, match="key must be a single JAX PRNG key"):

@@ -13,8 +13,11 @@ co-player's move from the observation head restricted to the two outcomes consis
 action just taken (as :func:`ismarl.agents.world_model.coplayer_cooperation` reads it), feed that
 outcome and its reward, and draw the agent's own next action from the action head ``p_φ``. The
 reward is the game's exact payoff for the sampled outcome rather than a sample of the reward head:
-in the IPD the reward is a function of the outcome, so sampling it would only add noise. The
-returns are summed over the rounds (SPEC's reading) and also given per round (the sum divided by
+in the IPD the reward is a function of the outcome, so sampling it would only add noise. With
+``reward="expected"`` each round's reward is its expectation under the co-player head instead,
+``Σ_b p(b | x) · payoff(a, b)``, while the rollout still continues from the drawn outcome: the same
+expected return (the round's reward is replaced by its conditional expectation given the rollout so
+far, a Rao-Blackwellization) with less noise. The returns are summed over the rounds (SPEC's reading) and also given per round (the sum divided by
 the number of rounds rolled out; SPEC §11: the two readings only rescale β by H).
 
 Every random draw is an inverse-CDF comparison with a uniform number, and the two candidate actions'
@@ -29,6 +32,7 @@ histories are leading axes of the same arrays (three GRU steps per round for all
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -40,10 +44,13 @@ from ismarl.agents.network import initial_state
 from ismarl.conventions import COOPERATE, DEFECT, START, observation_index
 from ismarl.games import BimatrixGame, MatrixGame, to_bimatrix_array
 
-__all__ = ["Q_MODES", "own_payoffs", "model_state_after", "rollout_q", "improved_policy", "PPIAgent",
+__all__ = ["Q_MODES", "REWARD_MODES", "own_payoffs", "model_state_after", "rollout_q", "improved_policy", "PPIAgent",
            "agent_start", "agent_step"]
 
 Q_MODES = ("sum", "mean")  # summed returns over the rolled-out rounds, or their per-round mean
+#: Each rolled-out round's reward: the payoff of the drawn outcome, or its expectation under the
+#: model's co-player prediction (Rao-Blackwellized: same mean, less variance).
+REWARD_MODES = ("sampled", "expected")
 
 
 # -- input checks ---------------------------------------------------------------------------------
@@ -157,12 +164,18 @@ def model_state_after(config: wm.WorldModelConfig, params, tokens_prefix: wm.Tok
 
 
 # -- rollouts -------------------------------------------------------------------------------------
-@jax.jit
-def _returns(params, h, first_action, uniforms, n_rounds, payoffs, discount=1.0):
+def _check_reward(reward) -> str:
+    if reward not in REWARD_MODES:
+        raise ValueError(f"reward must be one of {REWARD_MODES}, got {reward!r}")
+    return reward
+
+
+@functools.partial(jax.jit, static_argnames=("reward",))
+def _returns(params, h, first_action, uniforms, n_rounds, payoffs, discount=1.0, reward="sampled"):
     """Summed rewards (round ``i`` weighted ``discount**i``) of rollouts from states ``h`` (*L, H)
     taking ``first_action`` (*L) now, with ``uniforms`` (horizon, *L, 2) ([..., 0] the
     co-player's move, [..., 1] the own next action) and ``n_rounds`` (broadcastable to L) rounds
-    counted. Returns (*L,)."""
+    counted; ``reward`` one of :data:`REWARD_MODES`. Returns (*L,)."""
     rows = wm.input_rows(params)
 
     def body(carry, x):
@@ -173,12 +186,13 @@ def _returns(params, h, first_action, uniforms, n_rounds, payoffs, discount=1.0)
         p_other_c = wm.coplayer_probability(obs_logits, a)  # the restricted, renormalized observation head
         b = jnp.where(u[..., 0] < p_other_c, COOPERATE, DEFECT)
         r = payoffs[a, b]
+        counted = r if reward == "sampled" else p_other_c * payoffs[a, COOPERATE] + (1 - p_other_c) * payoffs[a, DEFECT]
         h = wm.step_token(params, h, "obs", observation_index(a, b), rows)
         h = wm.step_token(params, h, "reward", r, rows)
         _, _, action_logits = wm.head_outputs(params, h)
         p_own_c = jax.nn.softmax(action_logits, axis=-1)[..., COOPERATE]
         a_next = jnp.where(u[..., 1] < p_own_c, COOPERATE, DEFECT)
-        return (h, a_next), jnp.where(i < n_rounds, r * discount ** i, 0.0)
+        return (h, a_next), jnp.where(i < n_rounds, counted * discount ** i, 0.0)
 
     horizon = uniforms.shape[0]
     _, rewards = jax.lax.scan(body, (h, first_action), (jnp.arange(horizon), uniforms))
@@ -191,7 +205,7 @@ def _uniforms(key, horizon: int, n: int, k: int):
 
 
 def rollout_q(config: wm.WorldModelConfig, params, h, first_action, key: jax.Array, horizon: int,
-              rounds_left, k: int, payoffs, discount: float = 1.0):
+              rounds_left, k: int, payoffs, discount: float = 1.0, reward: str = "sampled"):
     """``(q_sum, q_mean)``, each (B,): Monte Carlo estimates of ``Q̂(x, first_action)`` from GRU
     states ``h`` (B, H) (:func:`model_state_after`), averaged over ``k`` rollouts in the model.
 
@@ -202,19 +216,20 @@ def rollout_q(config: wm.WorldModelConfig, params, h, first_action, key: jax.Arr
     co-player's move from the observation head restricted to the outcomes consistent with the own
     action. Rewards are the exact payoffs of the drawn outcomes from ``payoffs`` (a game or the
     learner's (2, 2) table ``[own, other]``), not samples of the reward head: the IPD's reward is
-    determined by the outcome. ``q_sum`` sums a rollout's rewards, ``q_mean`` divides that by its
+    determined by the outcome; with ``reward="expected"``, each round's expected payoff under the
+    co-player head (module docstring). ``q_sum`` sums a rollout's rewards, ``q_mean`` divides that by its
     number of rounds. The same ``key`` gives the same uniforms for either ``first_action`` (common
     random numbers), and the same ones :func:`improved_policy` uses. Round ``i`` of a rollout
     (0 = the current one) is weighted ``discount**i`` (1: the plain sum)."""
     h, horizon, k, rounds_left, table = _check_rollout_args(config, params, h, key, horizon, rounds_left, k, payoffs)
-    discount = _check_discount(discount)
+    discount, reward = _check_discount(discount), _check_reward(reward)
     n = h.shape[0]
     first_action = _check_per_history_int(first_action, "first_action", n, minimum=0, values=(COOPERATE, DEFECT))
     n_rounds = jnp.minimum(rounds_left, horizon)[:, None]  # (B, 1)
     u = _uniforms(key, horizon, n, k)
     hs = jnp.broadcast_to(h[:, None, :], (n, k, h.shape[1]))
     a0 = jnp.broadcast_to(first_action[:, None], (n, k))
-    total = _returns(params, hs, a0, u, n_rounds, table, discount)  # (B, k)
+    total = _returns(params, hs, a0, u, n_rounds, table, discount, reward)  # (B, k)
     return total.mean(axis=-1), (total / n_rounds).mean(axis=-1)
 
 
@@ -223,12 +238,12 @@ def _check_discount(discount) -> float:
     return float(check_real(discount, "discount", 0.0, 1.0))
 
 
-def _improved(params, h, key, beta, n_rounds, table, horizon: int, k: int, q: str, discount=1.0):
+def _improved(params, h, key, beta, n_rounds, table, horizon: int, k: int, q: str, discount=1.0, reward="sampled"):
     n, hidden = h.shape
     u = jnp.broadcast_to(_uniforms(key, horizon, n, k)[:, None], (horizon, 2, n, k, 2))  # CRN
     hs = jnp.broadcast_to(h[None, :, None, :], (2, n, k, hidden))
     a0 = jnp.broadcast_to(jnp.array([COOPERATE, DEFECT])[:, None, None], (2, n, k))
-    total = _returns(params, hs, a0, u, n_rounds[None, :, None], table, discount)  # (2, B, k)
+    total = _returns(params, hs, a0, u, n_rounds[None, :, None], table, discount, reward)  # (2, B, k)
     if q == "mean":
         total = total / n_rounds[None, :, None]
     q_hat = total.mean(axis=-1).T  # (B, 2)
@@ -238,15 +253,16 @@ def _improved(params, h, key, beta, n_rounds, table, horizon: int, k: int, q: st
     return prior, q_hat, pi
 
 
-_improved_jit = jax.jit(_improved, static_argnames=("horizon", "k", "q"))
+_improved_jit = jax.jit(_improved, static_argnames=("horizon", "k", "q", "reward"))
 
 
 def improved_policy(config: wm.WorldModelConfig, params, h, key: jax.Array, beta: float, horizon: int,
-                    rounds_left, k: int, payoffs, q: str = "sum", discount: float = 1.0):
+                    rounds_left, k: int, payoffs, q: str = "sum", discount: float = 1.0, reward: str = "sampled"):
     """``(p_prior, q_hat, pi)``, each (B, 2) over (C, D): the model's prior ``p_φ(a | x)`` read from
     GRU states ``h`` (B, H) (:func:`model_state_after`), the rollout estimates ``Q̂(x, a)`` of
     :func:`rollout_q` for both actions with common random numbers (``q="sum"``: summed returns,
-    ``q="mean"``: per round; rounds weighted ``discount**i``), and the improved policy
+    ``q="mean"``: per round; rounds weighted ``discount**i``; ``reward`` sampled or expected
+    payoffs, :data:`REWARD_MODES`), and the improved policy
     ``π = softmax(log p_prior + β·Q̂)``.
 
     ``beta`` is a finite inverse temperature ``>= 0``: 0 gives ``π = p_prior`` exactly, a large
@@ -256,10 +272,10 @@ def improved_policy(config: wm.WorldModelConfig, params, h, key: jax.Array, beta
     beta = float(check_real(beta, "beta", 0.0))
     if q not in Q_MODES:
         raise ValueError(f"q must be one of {Q_MODES}, got {q!r}")
-    discount = _check_discount(discount)
+    discount, reward = _check_discount(discount), _check_reward(reward)
     n_rounds = jnp.minimum(rounds_left, horizon).astype(h.dtype)
     return _improved_jit(params, h, key, jnp.asarray(beta, h.dtype), n_rounds, table, horizon, k, q,
-                         jnp.asarray(discount, h.dtype))
+                         jnp.asarray(discount, h.dtype), reward)
 
 
 # -- PPI as a player, one round at a time ----------------------------------------------------------
@@ -267,7 +283,7 @@ def improved_policy(config: wm.WorldModelConfig, params, h, key: jax.Array, beta
 class PPIAgent:
     """Everything static about a deployed PPI agent: its model's sizes, the improvement step's
     ``beta``, ``k`` rollouts of ``horizon`` rounds (``q`` summed or per-round returns, rounds
-    weighted ``discount**i``), the episode length ``episode_horizon`` (rollouts stop at its end)
+    weighted ``discount**i``; each round's ``reward`` sampled or expected, :data:`REWARD_MODES`), the episode length ``episode_horizon`` (rollouts stop at its end)
     and the learner's payoff table ``payoffs`` ((2, 2) nested tuple ``[own][other]``).
     ``beta = 0`` plays the model's prior ``p_φ`` (no rollouts are run)."""
 
@@ -279,6 +295,7 @@ class PPIAgent:
     discount: float
     episode_horizon: int
     payoffs: tuple
+    reward: str = "sampled"
 
     def __post_init__(self):
         if not isinstance(self.world, wm.WorldModelConfig):
@@ -290,6 +307,7 @@ class PPIAgent:
         if self.q not in Q_MODES:
             raise ValueError(f"q must be one of {Q_MODES}, got {self.q!r}")
         _check_discount(self.discount)
+        _check_reward(self.reward)
         object.__setattr__(self, "payoffs", tuple(tuple(float(x) for x in row) for row in np.asarray(own_payoffs(self.payoffs))))
 
 
@@ -320,5 +338,5 @@ def agent_step(agent: PPIAgent, params, rows, carry, obs):
     else:
         n_rounds = jnp.full(h.shape[:1], jnp.minimum(agent.episode_horizon - t, agent.horizon), h.dtype)
         _, _, pi = _improved(params, h, sub, jnp.asarray(agent.beta, h.dtype), n_rounds, table, agent.horizon,
-                             agent.k, agent.q, jnp.asarray(agent.discount, h.dtype))
+                             agent.k, agent.q, jnp.asarray(agent.discount, h.dtype), agent.reward)
     return (h, t + 1, key), pi[:, COOPERATE]

@@ -7,6 +7,8 @@ prediction of the co-player (:mod:`ismarl.inference`), and how its improved poli
   observed frequency of cooperation), for the model a run held after any phase.
 * :func:`beta_sweep` -- the deployed policy π ∝ p_φ exp(β Q̂) of a run's models replayed with
   other β (and Q̂ readings), against tabular co-players: cooperation and reward per β.
+* :func:`q_noise` -- the spread of Q̂(C) − Q̂(D) where a run's two learners meet, with each
+  rolled-out round's reward sampled or expected (``ppi.rollout_reward``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from __future__ import annotations
 import dataclasses
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
+from ismarl.agents import ppi_policy as pp
 from ismarl.agents import world_model as wm
+from ismarl.conventions import COOPERATE, DEFECT, observation_index
 from ismarl.engines.ppi import engine as ppi
 from ismarl.engines.seeds import seed_keys
 from ismarl.protocol import ROUNDS_40_60
@@ -113,4 +118,59 @@ def beta_sweep(run_dir, betas, coplayers=("tft", "allc", "random"), episodes: in
                 res["reward"][bi, si] = float(np.asarray(traj.rewards[0]).mean())
                 res[ROUNDS_40_60.key][bi, si] = coop[ROUNDS_40_60.slice].mean() if ROUNDS_40_60.fits(cfg.horizon) else np.nan
         out[spec] = res
+    return out
+
+
+def q_noise(run_dir, rounds=(20, 50, 80), episodes: int = 32, repeats: int = 100, seed_indices=None,
+            iteration: int | None = None, seed: int = 0) -> list[dict]:
+    """How noisy a run's Q̂(C) − Q̂(D) is where its learners meet, with each rolled-out round's reward
+    sampled (the drawn outcome's payoff) or expected (its mean under the model's co-player
+    prediction; :data:`ismarl.agents.ppi_policy.REWARD_MODES`).
+
+    For each seed (``seed_indices``: positions in the run's seed list; None = all), learner 0 and
+    learner 1 deployed as the run deploys them (π with the run's β, K, horizon and reward mode) play
+    ``episodes`` games; at each round of ``rounds`` (0-based, before learner 0's move) learner 0's
+    Q̂(C) − Q̂(D) is estimated ``repeats`` times with independent keys, K rollouts each, in either
+    mode from the same states. Returns one dict per (seed, round): ``seed``, ``round``,
+    ``mean_gap`` (the mean over repeats and games, sampled mode), ``abs_gap`` (the median over
+    games of |mean over repeats|), and per mode ``std_<mode>`` (the spread over repeats, averaged
+    over games) and ``var_ratio`` (sampled variance / expected variance, averaged over games)."""
+    cfg, seeds, params = _params_at(run_dir, iteration)
+    if cfg.n_learners != 2:
+        raise ValueError(f"{run_dir} has {cfg.n_learners} learner(s); q_noise plays learner 0 against learner 1")
+    base = ppi.agent(cfg)
+    rounds = sorted(int(t) for t in rounds)
+    if not rounds or rounds[0] < 0 or rounds[-1] >= cfg.horizon:
+        raise ValueError(f"rounds must lie in 0..{cfg.horizon - 1}, got {rounds}")
+    indices = range(len(seeds)) if seed_indices is None else list(seed_indices)
+    step = jax.jit(pp.agent_step, static_argnums=0)
+    out = []
+    for si in indices:
+        p = [jax.tree_util.tree_map(lambda x: x[si, i], params) for i in range(2)]
+        key = jax.random.fold_in(jax.random.PRNGKey(seed), seeds[si])
+        k_play, k_q = jax.random.split(key)
+        starts = [pp.agent_start(base, p[i], jax.random.fold_in(k_play, i), episodes) for i in range(2)]
+        rows, carry = [s[0] for s in starts], [s[1] for s in starts]
+        obs = [jnp.zeros(episodes, jnp.int32)] * 2
+        states = {}
+        for t in range(rounds[-1] + 1):
+            (carry[0], pc0), (carry[1], pc1) = (step(base, p[i], rows[i], carry[i], obs[i]) for i in range(2))
+            if t in rounds:
+                states[t] = carry[0][0]  # learner 0's GRU state where it decides round t
+            u = jax.random.uniform(jax.random.fold_in(k_play, 1000 + t), (2, episodes))
+            a0, a1 = jnp.where(u[0] < pc0, COOPERATE, DEFECT), jnp.where(u[1] < pc1, COOPERATE, DEFECT)
+            obs = [observation_index(a0, a1), observation_index(a1, a0)]
+        for t in rounds:
+            gaps = {}
+            for mode in pp.REWARD_MODES:
+                g = [pp.improved_policy(base.world, p[0], states[t], jax.random.fold_in(k_q, 10_000 * t + r), base.beta,
+                                        base.horizon, cfg.horizon - t, base.k, base.payoffs, q=base.q,
+                                        discount=base.discount, reward=mode)[1] for r in range(repeats)]
+                g = np.stack([np.asarray(x[:, 0] - x[:, 1], np.float64) for x in g])  # (repeats, episodes)
+                gaps[mode] = g
+            s, e = gaps["sampled"], gaps["expected"]
+            out.append({"seed": seeds[si], "round": t, "mean_gap": float(s.mean()),
+                        "abs_gap": float(np.median(np.abs(s.mean(axis=0)))),
+                        "std_sampled": float(s.std(axis=0).mean()), "std_expected": float(e.std(axis=0).mean()),
+                        "var_ratio": float(np.mean(s.var(axis=0) / np.maximum(e.var(axis=0), 1e-12)))})
     return out

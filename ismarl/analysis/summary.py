@@ -364,8 +364,8 @@ SETTINGS = {
             "pools", "frozen", "init_from"),
     "ppi": ("network.hidden", "network.embed", "network.use_z", "batch_size", "iterations", "ppi.pretrain_episodes", "ppi.pretrain",
             "ppi.reinit", "ppi.epochs", "ppi.finetune_steps", "ppi.fit_batch", "ppi.learning_rate",
-            "ppi.weight_decay", "ppi.beta", "ppi.q", "ppi.k", "ppi.rollout_horizon", "ppi.discount", "ppi.collect",
-            "pools", "frozen", "init_from"),
+            "ppi.weight_decay", "ppi.beta", "ppi.q", "ppi.k", "ppi.rollout_horizon", "ppi.discount", "ppi.rollout_reward",
+            "ppi.collect", "pools", "frozen", "init_from"),
 }
 _SETTING_NAMES = {"batch_size": "episodes per update (PPI: new games per phase)",
                   "iterations": "iterations (PPI: phases)", "init_from": "starts from (warm-up)",

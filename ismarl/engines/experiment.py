@@ -39,7 +39,7 @@ from ismarl._validate import check_finite_number, check_int
 from ismarl.agents.coplayers import parse_spec
 from ismarl.agents.network import NetworkConfig
 from ismarl.engines.a2c.config import A2CConfig
-from ismarl.engines.ppi.config import PPIConfig
+from ismarl.engines.ppi.config import HASHED_WHEN_SET, PPIConfig
 from ismarl.engines.schedule import Schedule
 
 #: The version of the config's JSON form; configs written without one are format 1 (:func:`from_dict`).
@@ -201,6 +201,8 @@ class ExperimentConfig:
         d = self.to_dict()
         fields = HASHED + HASHED_FOR_ENGINE.get(self.engine, ())
         hashed = {"config_format": CONFIG_FORMAT, **{k: d[k] for k in fields}}
+        if "ppi" in hashed:  # fields added later enter the hash only when set (HASHED_WHEN_SET)
+            hashed["ppi"] = {k: v for k, v in hashed["ppi"].items() if HASHED_WHEN_SET.get(k, object()) != v}
         return hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **kw) -> "ExperimentConfig":

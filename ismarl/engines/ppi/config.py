@@ -19,6 +19,12 @@ PRETRAIN_KINDS = ("tabular", "random_actions")
 #: Which policy collects a phase's episodes: the improved policy π (the paper's text) or the
 #: model's prior p_φ (its Algorithm 1).
 COLLECT_KINDS = ("pi", "prior")
+#: What a rolled-out round counts as its reward: the payoff of the drawn outcome, or its expectation
+#: under the model's co-player prediction (:mod:`ismarl.agents.ppi_policy`; same mean, less noise).
+ROLLOUT_REWARDS = ("sampled", "expected")
+#: Fields added after runs were shipped: hashed only when set away from their default, so that a
+#: shipped run's checkpoint keeps matching its config (and ``--resume`` keeps working).
+HASHED_WHEN_SET = {"rollout_reward": "sampled"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +33,9 @@ class PPIConfig:
 
     Improvement step: ``beta`` (inverse temperature of ``π ∝ p_φ exp(β Q̂)``), ``k`` rollouts of
     ``rollout_horizon`` rounds in the model, ``q`` ``"mean"`` (per-round) or ``"sum"`` returns,
-    round ``i`` weighted ``discount**i``; ``collect`` names the policy that plays a phase's
+    round ``i`` weighted ``discount**i``, each rolled-out round's reward ``rollout_reward``
+    (``"sampled"``: the drawn outcome's payoff; ``"expected"``: its expectation under the model's
+    co-player prediction, the same Q̂ in expectation with less noise); ``collect`` names the policy that plays a phase's
     episodes (``"pi"`` or ``"prior"``).
 
     Fitting: ``pretrain_episodes`` episodes of D0 (``pretrain``: ``"tabular"`` or
@@ -45,6 +53,7 @@ class PPIConfig:
     k: int = 8
     rollout_horizon: int = 15
     discount: float = 1.0
+    rollout_reward: str = "sampled"
     collect: str = "pi"
     pretrain_episodes: int = 200_000
     pretrain: str = "tabular"
@@ -67,6 +76,8 @@ class PPIConfig:
         check_int(self.max_fit_steps, "ppi.max_fit_steps", minimum=0)
         check_int(self.finetune_steps, "ppi.finetune_steps", minimum=0)
         check_real(self.discount, "ppi.discount", 0.0, 1.0)
+        if self.rollout_reward not in ROLLOUT_REWARDS:
+            raise ValueError(f"ppi.rollout_reward must be one of {ROLLOUT_REWARDS}, got {self.rollout_reward!r}")
         if self.collect not in COLLECT_KINDS:
             raise ValueError(f"ppi.collect must be one of {COLLECT_KINDS}, got {self.collect!r}")
         if self.pretrain not in PRETRAIN_KINDS:

@@ -75,7 +75,8 @@ def agent(cfg: ExperimentConfig, collect: bool = False) -> PPIAgent:
     p = cfg.ppi
     beta = 0.0 if collect and p.collect == "prior" else p.beta
     return PPIAgent(world=world_config(cfg), beta=beta, k=p.k, horizon=p.rollout_horizon, q=p.q,
-                    discount=p.discount, episode_horizon=cfg.horizon, payoffs=own_payoffs(games.get(cfg.game)))
+                    discount=p.discount, episode_horizon=cfg.horizon, payoffs=own_payoffs(games.get(cfg.game)),
+                    reward=p.rollout_reward)
 
 
 def init_params(cfg: ExperimentConfig, key: jax.Array):
