@@ -328,11 +328,18 @@ def test_inference_report_and_beta_sweep(one_phase):
     assert np.all(sweep["allc"]["coop"][1] < sweep["allc"]["coop"][0])
 
 
-def test_q_noise_measures_both_reward_modes_from_the_same_states(tmp_path, one_phase):
+@pytest.fixture(scope="module")
+def pair_run(tmp_path_factory):
+    """A tiny two-learner PPI run (learner against learner), one phase, seed 3."""
+    out = tmp_path_factory.mktemp("ppi_pair") / "pair"
+    train(tiny(iterations=1, pools=((("learner:1", 1.0),), (("learner:0", 1.0),))), [3], out, progress=False,
+          log=lambda *a: None)
+    return out
+
+
+def test_q_noise_measures_both_reward_modes_from_the_same_states(pair_run, one_phase):
     from ismarl.analysis.ppi import q_noise
-    cfg = tiny(iterations=1, pools=((("learner:1", 1.0),), (("learner:0", 1.0),)))
-    train(cfg, [3], tmp_path / "pair", progress=False, log=lambda *a: None)
-    rows = q_noise(tmp_path / "pair", rounds=(6, 2), episodes=6, repeats=24)
+    rows = q_noise(pair_run, rounds=(6, 2), episodes=6, repeats=24)
     assert [(r["seed"], r["round"]) for r in rows] == [(3, 2), (3, 6)]
     for r in rows:
         assert all(np.isfinite(v) for v in r.values())
@@ -340,11 +347,28 @@ def test_q_noise_measures_both_reward_modes_from_the_same_states(tmp_path, one_p
     # the expected rewards' estimates spread less than the sampled ones' (same states, same keys)
     assert np.mean([r["var_ratio"] for r in rows]) > 1.0
     assert np.mean([r["std_expected"] for r in rows]) < np.mean([r["std_sampled"] for r in rows])
-    assert q_noise(tmp_path / "pair", rounds=(6, 2), episodes=6, repeats=24) == rows  # seeded
+    assert q_noise(pair_run, rounds=(6, 2), episodes=6, repeats=24) == rows  # seeded
     with pytest.raises(ValueError, match=r"rounds must lie in 0..11, got \[12\]"):
-        q_noise(tmp_path / "pair", rounds=(12,))
+        q_noise(pair_run, rounds=(12,))
     with pytest.raises(ValueError, match="has 1 learner\\(s\\); q_noise plays learner 0 against learner 1"):
         q_noise(one_phase[1])
+
+
+def test_pair_cooperation_replays_the_learner_evaluation_and_deploys_changes(pair_run, one_phase):
+    from ismarl.analysis.ppi import pair_cooperation
+    same = pair_cooperation(pair_run, episodes=6)
+    ev = evaluate_run(pair_run, [], episodes=6, coplayer_run=pair_run, coplayer_learner=1)
+    entry = ev["coplayers"][f"run:{pair_run}#1"]["per_seed"][0]
+    assert same["seeds"] == [3]
+    assert same["coop_0"][0] == pytest.approx(entry["learner"]["coop"], abs=1e-4)
+    assert same["coop_1"][0] == pytest.approx(entry["coplayer"]["coop"], abs=1e-4)
+    assert same["coop"][0] == pytest.approx((same["coop_0"][0] + same["coop_1"][0]) / 2)
+    prior = pair_cooperation(pair_run, episodes=6, beta=0.0)  # a change is deployed: β = 0 plays p_φ
+    assert prior != same and pair_cooperation(pair_run, episodes=6, beta=0.0) == prior
+    with pytest.raises(ValueError, match="ppi.rollout_reward must be one of"):
+        pair_cooperation(pair_run, episodes=6, rollout_reward="mean")
+    with pytest.raises(ValueError, match="has 1 learner\\(s\\); pair_cooperation plays learner 0 against learner 1"):
+        pair_cooperation(one_phase[1])
 
 
 def test_analysis_refuses_a2c_runs(tmp_path):

@@ -9,6 +9,8 @@ prediction of the co-player (:mod:`ismarl.inference`), and how its improved poli
   other β (and Q̂ readings), against tabular co-players: cooperation and reward per β.
 * :func:`q_noise` -- the spread of Q̂(C) − Q̂(D) where a run's two learners meet, with each
   rolled-out round's reward sampled or expected (``ppi.rollout_reward``).
+* :func:`pair_cooperation` -- a run's two learners against each other in fresh games, deployed with
+  other improvement settings (e.g. expected rollout rewards, another K).
 """
 
 from __future__ import annotations
@@ -173,4 +175,27 @@ def q_noise(run_dir, rounds=(20, 50, 80), episodes: int = 32, repeats: int = 100
                         "abs_gap": float(np.median(np.abs(s.mean(axis=0)))),
                         "std_sampled": float(s.std(axis=0).mean()), "std_expected": float(e.std(axis=0).mean()),
                         "var_ratio": float(np.mean(s.var(axis=0) / np.maximum(e.var(axis=0), 1e-12)))})
+    return out
+
+
+def pair_cooperation(run_dir, episodes: int = 100, iteration: int | None = None, seed: int = 12345, **ppi_changes) -> dict:
+    """Learner 0 against learner 1 of a two-learner PPI run, each deployed as the run deploys it but
+    with the ``ppi`` fields ``ppi_changes`` changed (e.g. ``rollout_reward="expected"``, ``k=64``):
+    ``{"seeds": [...], "coop": [...], "coop_0": [...], "coop_1": [...]}``, the share of cooperative
+    moves per seed over ``episodes`` fresh games (both learners, then each). With no change, the
+    games are those of ``python -m ismarl evaluate RUN --coplayer-run RUN --coplayer-learner 1``
+    with ``--episodes episodes`` (the same keys)."""
+    cfg, seeds, params = _params_at(run_dir, iteration)
+    if cfg.n_learners != 2:
+        raise ValueError(f"{run_dir} has {cfg.n_learners} learner(s); pair_cooperation plays learner 0 against learner 1")
+    c = cfg.replace(ppi=dataclasses.replace(cfg.ppi, **ppi_changes))
+    out = {"seeds": list(seeds), "coop": [], "coop_0": [], "coop_1": []}
+    for si in range(len(seeds)):
+        p0, p1 = (jax.tree_util.tree_map(lambda x: x[si, i], params) for i in range(2))
+        traj, _ = play_learner(c, p0, "", episodes, jax.random.fold_in(jax.random.PRNGKey(seed), 0),
+                               coplayer=(ppi.agent(c), p1))
+        coop = 1.0 - np.asarray(traj.actions, np.float64)  # (2, T, episodes)
+        out["coop"].append(float(coop.mean()))
+        out["coop_0"].append(float(coop[0].mean()))
+        out["coop_1"].append(float(coop[1].mean()))
     return out
