@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -155,6 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: The exit status of an interrupted command (Ctrl-C).
+INTERRUPTED = 130
+
+
+def exit_with(status: int) -> None:
+    """End the process with ``status``. An interrupted command (:data:`INTERRUPTED`) ends at once:
+    what it keeps (checkpoint, manifest) is on disk already, and a normal exit would first wait for
+    the computations JAX has dispatched but not finished, as long as a whole PPI phase."""
+    if status == INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit status: 0 done, 1 an error (one line on stderr
     naming the value and the fix; ``--debug`` shows the traceback), 2 a usage error, 3 stopped at
@@ -172,7 +188,7 @@ def main(argv=None) -> int:
         if args.command == "reproduce":
             note = " (finished runs are kept: the same command continues the chain)"
         print(f"interrupted{note}", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except (CheckpointError, ValueError, TypeError, OSError) as exc:
         if getattr(args, "debug", False):
             raise
@@ -276,4 +292,4 @@ def _run(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

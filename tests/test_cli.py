@@ -1,7 +1,11 @@
 """Command line: train with resume (bit-identical), checkpoint errors, evaluate's JSON layout."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -208,3 +212,55 @@ def test_read_evaluation_upgrades_format_1(tmp_path):
     f.write_text("{ cut")
     with pytest.raises(ValueError, match=r"evaluate\.json is not JSON"):
         read_evaluation(f)
+
+
+def test_an_interrupted_command_ends_at_once_and_others_exit_normally(monkeypatch):
+    import ismarl.cli as cli
+
+    class Ended(Exception):  # neither way of ending returns
+        pass
+
+    def ending(how):
+        def end(status):
+            calls.append((how, status))
+            raise Ended
+        return end
+
+    calls = []
+    monkeypatch.setattr(cli.os, "_exit", ending("os._exit"))
+    monkeypatch.setattr(cli.sys, "exit", ending("sys.exit"))
+    for status in (cli.INTERRUPTED, 0, 1, 3):
+        with pytest.raises(Ended):
+            cli.exit_with(status)
+    assert calls == [("os._exit", 130), ("sys.exit", 0), ("sys.exit", 1), ("sys.exit", 3)]
+
+
+_IN_FLIGHT = """
+import sys, time
+import jax, jax.numpy as jnp
+from ismarl.cli import exit_with
+
+@jax.jit
+def slow(x):
+    return jax.lax.scan(lambda c, _: (jnp.tanh(c @ c.T / 1000.0), None), x, None, length=400)[0]
+
+x = jnp.ones((1000, 1000))
+slow.lower(x).compile()
+slow(x)  # dispatched, not finished
+print(time.time(), flush=True)
+exit_with(int(sys.argv[1]))
+"""
+
+
+def test_exit_with_does_not_wait_for_dispatched_computations_when_interrupted():
+    """What ``python -m ismarl`` does at Ctrl-C: after the command has kept what it keeps, the
+    process ends without waiting for computations JAX dispatched but has not finished (a normal
+    exit waits for them: the control)."""
+    def seconds_to_exit(status: int) -> float:
+        proc = subprocess.run([sys.executable, "-c", _IN_FLIGHT, str(status)], capture_output=True, text=True,
+                              env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=300)
+        assert proc.returncode == status, proc.stderr
+        return time.time() - float(proc.stdout.split()[-1])
+
+    waited, interrupted = seconds_to_exit(0), seconds_to_exit(130)
+    assert waited > 3.0 and interrupted < waited / 3, (waited, interrupted)
