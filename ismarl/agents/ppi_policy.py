@@ -17,8 +17,9 @@ in the IPD the reward is a function of the outcome, so sampling it would only ad
 ``reward="expected"`` each round's reward is its expectation under the co-player head instead,
 ``Σ_b p(b | x) · payoff(a, b)``, while the rollout still continues from the drawn outcome: the same
 expected return (the round's reward is replaced by its conditional expectation given the rollout so
-far, a Rao-Blackwellization) with less noise. The returns are summed over the rounds (SPEC's reading) and also given per round (the sum divided by
-the number of rounds rolled out; SPEC §11: the two readings only rescale β by H).
+far, a Rao-Blackwellization) with less noise. The returns are summed over the rounds (SPEC's
+reading) and also given per round (the sum divided by the number of rounds rolled out; SPEC §11:
+the two readings only rescale β by H).
 
 Every random draw is an inverse-CDF comparison with a uniform number, and the two candidate actions'
 rollouts share the same uniforms (**common random numbers**, SPEC §11: without them the noise of
@@ -217,8 +218,8 @@ def rollout_q(config: wm.WorldModelConfig, params, h, first_action, key: jax.Arr
     action. Rewards are the exact payoffs of the drawn outcomes from ``payoffs`` (a game or the
     learner's (2, 2) table ``[own, other]``), not samples of the reward head: the IPD's reward is
     determined by the outcome; with ``reward="expected"``, each round's expected payoff under the
-    co-player head (module docstring). ``q_sum`` sums a rollout's rewards, ``q_mean`` divides that by its
-    number of rounds. The same ``key`` gives the same uniforms for either ``first_action`` (common
+    co-player head (module docstring). ``q_sum`` sums a rollout's rewards, ``q_mean`` divides that
+    by its number of rounds. The same ``key`` gives the same uniforms for either ``first_action`` (common
     random numbers), and the same ones :func:`improved_policy` uses. Round ``i`` of a rollout
     (0 = the current one) is weighted ``discount**i`` (1: the plain sum)."""
     h, horizon, k, rounds_left, table = _check_rollout_args(config, params, h, key, horizon, rounds_left, k, payoffs)
