@@ -158,7 +158,7 @@ def test_expected_rewards_give_the_same_q_with_less_noise(params):
     expected reward, with no noise at all."""
     tok = wm.episode_tokens(*episodes(None, 3, 6, seed=4))
     h = pp.model_state_after(CFG, params, prefix(tok, 5))
-    k, reps = 64, 200
+    k, reps = 64, 100
     for a in (0, 1):
         est = {r: np.stack([np.asarray(pp.rollout_q(CFG, params, h, a, jax.random.PRNGKey(100 + i), 15, 40, k, IPD,
                                                     reward=r)[0]) for i in range(reps)])
