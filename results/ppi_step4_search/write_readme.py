@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ismarl.analysis.summary import cooperation_by_phase, phase_table
+from ismarl.analysis.summary import cooperation_by_phase, learner_cooperation, phase_table
 
 HERE = Path(__file__).resolve().parent
 #: try -> (what it changes, the run set beside it, that run's label, what else to say of the try)
@@ -18,7 +18,8 @@ RUNS = {
                  "expected payoff under the model's co-player prediction, the same Q̂ on average with about a quarter "
                  "of the variance, `results/ppi_rollout_reward/README.md`); all else as the `ppi_step4` `cpu` preset (K = 16)",
                  HERE / "k16", "sampled rewards (`k16`), same seeds",
-                 "Continue it with the same command."),
+                 "Its later pieces ran alone on the machine (about 2.3 min per phase for 4 seeds). Its held-out "
+                 "batch: `results/ppi_step4_expected/README.md`."),
 }
 
 
@@ -42,6 +43,14 @@ def main() -> None:
                   f"{manifest['machine']['cpu_count']} cores, other jobs beside it part of the time. {note}", "",
                   phase_table(run, every=1, beside=(label, baseline))]
         lines.append("")
+        if manifest.get("finished"):
+            end = {e["seed"]: e["final"] for e in learner_cooperation(run)}
+            other = {e["seed"]: e["final"] for e in learner_cooperation(baseline)}
+            done = json.loads((baseline / "manifest.json").read_text()).get("finished")
+            lines += ["Finished. At the end of training (mean of the last 10 % of phases), per seed: "
+                      + ", ".join(f"seed {s} {v:.2f}" for s, v in end.items())
+                      + f"; beside it ({label}{'' if done else f', the last 10 % of the {max(cooperation_by_phase(baseline))} phases it has so far'}): "
+                      + ", ".join(f"{other[s]:.2f}" for s in end if s in other) + ".", ""]
     (HERE / "README.md").write_text("\n".join(lines) + "\n")
 
 
