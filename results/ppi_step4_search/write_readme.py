@@ -18,7 +18,7 @@ RUNS = {
                  "expected payoff under the model's co-player prediction, the same Q̂ on average with about a quarter "
                  "of the variance, `results/ppi_rollout_reward/README.md`); all else as the `ppi_step4` `cpu` preset (K = 16)",
                  HERE / "k16", "sampled rewards (`k16`), same seeds",
-                 "Its later pieces ran alone on the machine (about 2.3 min per phase for 4 seeds). Its held-out "
+                 "Its last piece ran alone on the machine (its wall time: the manifest). Its held-out "
                  "batch: `results/ppi_step4_expected/README.md`."),
 }
 
